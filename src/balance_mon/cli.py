@@ -25,9 +25,17 @@ SCHEMA = "balance_mon.analysis/1"
 AnalysisFn = Callable[[Recording], dict[str, Any]]
 
 
+def _sway(rec: Recording) -> dict[str, Any]:
+    from .analysis.sway import SWAY_KEYS, SwayAnalyzer
+
+    res = SwayAnalyzer().analyze_recording(rec).result()
+    metrics = {k: res.pop(k) for k in SWAY_KEYS}
+    return {"sway": metrics, "sway_info": res}
+
+
 def _analyses() -> dict[str, tuple[float, AnalysisFn | None]]:
     return {
-        "sway": (5.0, None),
+        "sway": (5.0, _sway),
         "reps": (2.0, None),
         "sit-to-stand": (2.0, None),
         "chair-stand": (25.0, None),

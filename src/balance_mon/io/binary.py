@@ -138,7 +138,9 @@ def read_binary(path: str | Path) -> Recording:
                 offset = int(c["offset"])
                 dtype = np.dtype(c["dtype"])
             except (KeyError, TypeError, ValueError):
-                raise FileFormatError(f"{path}: binary recording column {name} is damaged") from None
+                raise FileFormatError(
+                    f"{path}: binary recording column {name} is damaged"
+                ) from None
             if dtype != np.dtype("<f8") or offset < 0 or offset + count * 8 > size:
                 raise FileFormatError(
                     f"{path}: binary recording is truncated or damaged (column {name})"

@@ -109,7 +109,7 @@ def _column_plan(path: Path, cols: list[str]) -> tuple[list[int], float, list[in
         )
     has_mps2 = [c in cols for c in _ACC_MPS2]
     has_g = [c in cols for c in _ACC_G]
-    if all(has_mps2) and any(has_g) or all(has_g) and any(has_mps2):
+    if (all(has_mps2) and any(has_g)) or (all(has_g) and any(has_mps2)):
         raise FileFormatError(f"{path}: acceleration is given both in m/s^2 and in g columns")
     if all(has_mps2):
         acc_names, scale = _ACC_MPS2, 1.0
@@ -344,9 +344,8 @@ class CsvWriter:
             raise RecordingError(f"{self.path}: appended times must strictly increase")
         if self._with_gyro and gyr_dps is None:
             raise RecordingError(f"{self.path}: this recording has gyroscope columns")
-        self._fh.write(
-            _rows(t, np.asarray(acc_mps2, float), None if not self._with_gyro else np.asarray(gyr_dps, float))
-        )
+        gyr = np.asarray(gyr_dps, float) if self._with_gyro else None
+        self._fh.write(_rows(t, np.asarray(acc_mps2, float), gyr))
         self._fh.flush()
         self._last_t = float(t[-1])
         self.n_written += int(t.size)
