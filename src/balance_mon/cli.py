@@ -16,9 +16,10 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .errors import BalanceMonError, RecordingError, UnitsError, UnsupportedTestError
-from .recording import Recording, quality_report
+from .recording import QualityReport, Recording, quality_report
 
 SCHEMA = "balance_mon.analysis/1"
+INFO_SCHEMA = "balance_mon.info/1"
 
 #: Analyses of ``analyze --test``: minimum duration (s) and the function that
 #: fills the JSON (None until the analysis exists in this version).
@@ -33,10 +34,16 @@ def _sway(rec: Recording) -> dict[str, Any]:
     return {"sway": metrics, "sway_info": res}
 
 
+def _reps(rec: Recording) -> dict[str, Any]:
+    from .analysis.reps import RepCounter
+
+    return {"reps": RepCounter().count_recording(rec).result()}
+
+
 def _analyses() -> dict[str, tuple[float, AnalysisFn | None]]:
     return {
         "sway": (5.0, _sway),
-        "reps": (2.0, None),
+        "reps": (2.0, _reps),
         "sit-to-stand": (2.0, None),
         "chair-stand": (25.0, None),
         "tug": (3.0, None),
@@ -86,9 +93,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     min_s, fn = analyses[test]
     rec = load_recording(args.file)
     quality = quality_report(rec, min_duration_s=min_s, purpose=f"the {test} analysis")
-    for problem in quality.fatal:
-        exc = UnitsError if problem.code.startswith(("units", "no_gravity")) else RecordingError
-        raise exc(_name_file(args.file, problem.message))
+    _raise_fatal(args.file, quality)
     if fn is None:
         raise UnsupportedTestError(
             f"{args.file}: the '{test}' analysis is not available in this version "
@@ -105,6 +110,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     out.update(fn(rec))
     _print_result(out, as_json=args.json)
     return 0
+
+
+def _raise_fatal(path: str, quality: QualityReport) -> None:
+    """Raise the first fatal quality problem (wrong units, too short...) as an error."""
+    for problem in quality.fatal:
+        exc = UnitsError if problem.code.startswith(("units", "no_gravity")) else RecordingError
+        raise exc(_name_file(path, problem.message))
 
 
 def _print_result(out: dict[str, Any], *, as_json: bool) -> None:
@@ -138,7 +150,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     rec = load_recording(args.file)
     q = quality_report(rec)
+    _raise_fatal(args.file, q)
     out = {
+        "schema": INFO_SCHEMA,
         "file": str(args.file),
         "format": detect_format(args.file),
         "placement": rec.placement,
