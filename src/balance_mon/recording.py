@@ -48,6 +48,25 @@ FloatArray = NDArray[np.float64]
 #: Fewest samples any recording may hold (two are needed to know a rate).
 MIN_SAMPLES = 2
 
+#: Plausible sampling rates of a body-worn accelerometer, Hz. Outside them the
+#: time column is almost surely not in seconds (milliseconds give 1000 x too slow).
+PLAUSIBLE_FS_HZ = (1.0, 20_000.0)
+
+#: Largest acceleration any body-worn sensor measures (high-g parts reach 400 g);
+#: beyond it a value is damage or a unit error, m/s^2.
+MAX_PLAUSIBLE_ACC_MPS2 = 1000.0 * GRAVITY_MPS2
+
+#: Largest plausible angular rate (gyroscope ranges reach 4000-5000 deg/s), deg/s.
+MAX_PLAUSIBLE_GYR_DPS = 20_000.0
+
+#: Estimated and nominal rates further apart than this fraction mean the declared
+#: fs_hz (or the time unit) is wrong, not that a clock drifts.
+MAX_RATE_MISMATCH = 0.25
+
+#: Largest sample time, s, from whatever origin (about 317 years; Unix time in
+#: seconds is 1.7e9). Larger values are milliseconds or nanoseconds, or damage.
+MAX_ABS_TIME_S = 1e10
+
 
 # ---------------------------------------------------------------------------
 # Axis mapping
@@ -92,9 +111,7 @@ class AxisMap:
                 raise RecordingError(f"axis mapping {text!r} names sensor axis {axis} twice")
             found[axis] = (body, -1 if neg else 1)
         if set(found) != set(SENSOR_AXES):
-            raise RecordingError(
-                f"axis mapping {text!r} must map all three sensor axes x, y and z"
-            )
+            raise RecordingError(f"axis mapping {text!r} must map all three sensor axes x, y and z")
         body = tuple(found[a][0] for a in SENSOR_AXES)
         sign = tuple(found[a][1] for a in SENSOR_AXES)
         return cls(body=body, sign=sign)  # type: ignore[arg-type]
@@ -190,7 +207,8 @@ def estimate_rate(
     t = np.asarray(time_s, dtype=np.float64)
     if t.ndim != 1 or t.size < MIN_SAMPLES:
         raise TooShortError("at least two samples are needed to estimate a sampling rate")
-    d = np.diff(t)
+    with np.errstate(over="ignore"):  # absurd times give infinite intervals, not warnings
+        d = np.diff(t)
     if not np.all(d > 0):
         raise RecordingError("sample times must be strictly increasing")
     dt_med = float(np.median(d))
@@ -205,7 +223,7 @@ def estimate_rate(
             index=int(i),
             start_s=float(t[i]),
             duration_s=float(d[i]),
-            missing_samples=max(int(round(d[i] / dt)) - 1, 1),
+            missing_samples=max(int(round(min(float(d[i]) / dt, 2.0**62))) - 1, 1),
         )
         for i in gap_idx
     )
@@ -282,6 +300,12 @@ class Recording:
         if not np.all(np.isfinite(t)):
             i = int(np.flatnonzero(~np.isfinite(t))[0])
             raise RecordingError(f"{where}time of sample {i} is not a finite number")
+        if np.abs(t).max() > MAX_ABS_TIME_S:
+            i = int(np.argmax(np.abs(t) > MAX_ABS_TIME_S))
+            raise RecordingError(
+                f"{where}time of sample {i} ({float(t[i])!r} s) is out of range (more "
+                "than 1e10 s, about 300 years, from zero); time_s must be in seconds"
+            )
         if not np.all(np.isfinite(acc)):
             i = int(np.flatnonzero(~np.isfinite(acc).all(axis=1))[0])
             raise RecordingError(
@@ -291,8 +315,8 @@ class Recording:
         if bad is not None:
             what = "repeats" if t[bad] == t[bad - 1] else "goes backwards"
             raise RecordingError(
-                f"{where}time {what} at sample {bad} ({t[bad]:.6g} s after "
-                f"{t[bad - 1]:.6g} s); times must strictly increase"
+                f"{where}time {what} at sample {bad} ({float(t[bad])!r} s after "
+                f"{float(t[bad - 1])!r} s); times must strictly increase"
             )
         gyr = None
         if self.gyr_dps is not None:
@@ -505,6 +529,30 @@ def detect_clipping(
     return int(clipped.sum())
 
 
+def _impossible_values(rec: Recording) -> list[QualityProblem]:
+    """Values no body-worn sensor can produce (damaged files, unit mix-ups)."""
+    found = []
+    for what, arr, limit, unit in (
+        ("acceleration", rec.acc_mps2, MAX_PLAUSIBLE_ACC_MPS2, "m/s^2"),
+        ("angular rate", rec.gyr_dps, MAX_PLAUSIBLE_GYR_DPS, "deg/s"),
+    ):
+        if arr is None:
+            continue
+        peak = np.abs(arr).max(axis=1)
+        if peak.max() > limit:
+            i = int(np.argmax(peak > limit))
+            found.append(
+                QualityProblem(
+                    "impossible_value",
+                    f"{what} of {float(peak[i]):.4g} {unit} at sample {i} "
+                    f"(t={float(rec.time_s[i]):.6g} s) is beyond what any body-worn sensor "
+                    f"measures (limit {limit:.6g} {unit}); the file is damaged or in other units",
+                    "fatal",
+                )
+            )
+    return found
+
+
 def _guess_units(median_mag: float) -> str:
     """Which unit a body-worn accelerometer's median magnitude suggests."""
     g = GRAVITY_MPS2
@@ -538,14 +586,24 @@ def quality_report(
       sensor is about 9.81 m/s^2 whatever it does (walking and exercise move it
       by tens of percent, not by a factor of ten); outside 0.6-1.6 g the unit is
       named from the magnitude: about 1 means g, about 1000 means mG.
+    - ``impossible_value`` (fatal): acceleration beyond
+      :data:`MAX_PLAUSIBLE_ACC_MPS2` (1000 g) or angular rate beyond
+      :data:`MAX_PLAUSIBLE_GYR_DPS`; no sensor measures that.
+    - ``time_units`` (fatal): estimated rate outside :data:`PLAUSIBLE_FS_HZ`
+      (time in milliseconds makes a 100 Hz recording look like 0.1 Hz).
+    - ``rate_mismatch`` (fatal): estimated rate more than
+      :data:`MAX_RATE_MISMATCH` (25 %) off the declared ``fs_hz``; analyses
+      use the declared rate, so one of the two is wrong.
     - ``too_short`` (fatal): shorter than ``min_duration_s`` for ``purpose``.
     - ``gap`` (invalid if any gap is longer than ``max_gap_s`` or more than
       ``max_dropped_fraction`` of samples are missing, else a warning).
     - ``clipped`` (invalid): samples stuck at the sensor's full scale.
-    - ``drift`` (warning): estimated rate more than 2 % off the nominal one.
+    - ``drift`` (warning): estimated rate more than 2 % (and at most 25 %) off the
+      nominal one.
     """
     rate = rec.rate
-    mag = np.sqrt(np.einsum("ij,ij->i", rec.acc_mps2, rec.acc_mps2))
+    with np.errstate(over="ignore"):  # huge values are reported below, not warned about
+        mag = np.sqrt(np.einsum("ij,ij->i", rec.acc_mps2, rec.acc_mps2))
     median_mag = float(np.median(mag))
     units = _guess_units(median_mag)
     problems: list[QualityProblem] = []
@@ -583,6 +641,20 @@ def quality_report(
     if units in unit_msgs:
         code, msg = unit_msgs[units]
         problems.append(QualityProblem(code, msg, "fatal"))
+
+    problems.extend(_impossible_values(rec))
+
+    lo_hz, hi_hz = PLAUSIBLE_FS_HZ
+    if not lo_hz <= rate.fs_hz <= hi_hz:
+        guess = "milliseconds" if rate.fs_hz < lo_hz else "another unit"
+        problems.append(
+            QualityProblem(
+                "time_units",
+                f"samples are {rate.dt_s:.4g} s apart ({rate.fs_hz:.4g} Hz), implausible "
+                f"for a body-worn accelerometer; time_s must be in seconds (is it in {guess}?)",
+                "fatal",
+            )
+        )
 
     if min_duration_s is not None and rec.duration_s < min_duration_s:
         what = f" for {purpose}" if purpose else ""
@@ -624,7 +696,16 @@ def quality_report(
             )
         )
 
-    if rate.drift_ppm is not None and abs(rate.drift_ppm) > 20_000:
+    if rate.drift_ppm is not None and abs(rate.drift_ppm) > MAX_RATE_MISMATCH * 1e6:
+        problems.append(
+            QualityProblem(
+                "rate_mismatch",
+                f"fs_hz says {rec.fs_nominal_hz:.4g} Hz but the sample times say "
+                f"{rate.fs_hz:.4g} Hz; correct fs_hz or the time_s column",
+                "fatal",
+            )
+        )
+    elif rate.drift_ppm is not None and abs(rate.drift_ppm) > 20_000:
         problems.append(
             QualityProblem(
                 "drift",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
@@ -42,6 +43,15 @@ _SNIFF_BYTES = 65536
 _OWN_KEYS = ("fs_hz", "placement", "axes")
 
 
+def _looks_utf16(head: bytes) -> bool:
+    """UTF-16 without a byte-order mark: ASCII text with every other byte NUL."""
+    even, odd = head[0::2], head[1::2]
+    if len(odd) < 8:
+        return False
+    nul_even, nul_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    return (nul_even > 0.9 and nul_odd < 0.1) or (nul_odd > 0.9 and nul_even < 0.1)
+
+
 def _check_text(path: Path, head: bytes) -> None:
     """Reject files that are not UTF-8 text before parsing them."""
     if not head:
@@ -49,9 +59,12 @@ def _check_text(path: Path, head: bytes) -> None:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileFormatError(f"{path}: the file is UTF-16 text; save it as UTF-8")
     if b"\x00" in head:
+        if path.suffix.lower() == ".bmr":
+            raise FileFormatError(f"{path}: not a balance_mon binary recording (bad signature)")
+        if _looks_utf16(head):
+            raise FileFormatError(f"{path}: the file is UTF-16 text; save it as UTF-8")
         raise FileFormatError(
-            f"{path}: this is not a text file (it contains NUL bytes); "
-            "expected a CSV recording"
+            f"{path}: this is not a text file (it contains NUL bytes); expected a CSV recording"
         )
     try:
         head.decode("utf-8")
@@ -61,6 +74,15 @@ def _check_text(path: Path, head: bytes) -> None:
                 f"{path}: the file is not UTF-8 text (byte 0x{head[exc.start]:02x} at "
                 f"offset {exc.start}); save it as UTF-8"
             ) from None
+
+
+def _all_numbers(fields: list[str]) -> bool:
+    try:
+        for f in fields:
+            float(f)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_header(path: Path, lines: Iterable[str]) -> tuple[dict[str, str], list[str], int]:
@@ -86,7 +108,12 @@ def _parse_header(path: Path, lines: Iterable[str]) -> tuple[dict[str, str], lis
                     meta[key] = value
             continue
         cols = [c.strip() for c in line.split(",")]
-        if len(cols) < 4:
+        if _all_numbers(cols):
+            raise FileFormatError(
+                f"{path}: line {n} is data, but the header row must come first "
+                "(time_s,acc_x_mps2,acc_y_mps2,acc_z_mps2)"
+            )
+        if len(cols) < 2:
             sep = next((s for s in ("\t", ";", " ") if s in line), None)
             hint = f" (columns seem separated by {sep!r}; use commas)" if sep else ""
             raise FileFormatError(
@@ -129,22 +156,105 @@ def _column_plan(path: Path, cols: list[str]) -> tuple[list[int], float, list[in
     return idx, scale, gyr
 
 
-def _loadtxt_error(path: Path, exc: ValueError, first_data_line: int) -> FileFormatError:
+#: Bytes the row check reads at a time.
+_SCAN_CHUNK = 1 << 22
+#: Longest line the row check accepts (a recording's rows are a few dozen bytes).
+_MAX_LINE = 1 << 20
+
+
+def _scan_rows(path: Path, header_lines: int, n_fields: int) -> tuple[int, list[int]]:
+    """Check that every data line holds ``n_fields`` comma-separated values.
+
+    numpy's reader takes only the columns it is asked for and ignores the rest of
+    a row, so a row with an extra value would pass unnoticed; this check reads
+    the bytes in large chunks and counts commas per line with numpy (about a
+    second for 10 M rows). Returns the number of data rows and the (1-based)
+    line numbers of the empty and comment lines among them, which the reader
+    skips, so that a data row's index can be turned into its line number.
+    """
+    want = n_fields - 1
+    skipped: list[int] = []
+    n_rows = 0
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+        fh.seek(0)
+        eol = b"\r" if b"\n" not in head and b"\r" in head else b"\n"  # CR-only files
+        before = 0  # lines before the current chunk
+        carry = b""
+        while True:
+            chunk = fh.read(_SCAN_CHUNK)
+            final = not chunk
+            buf = carry + chunk
+            if final:
+                if not buf:
+                    break
+                if not buf.endswith(eol):
+                    buf += eol
+            cut = buf.rfind(eol) + 1
+            body, carry = buf[:cut], buf[cut:]
+            if len(carry) > _MAX_LINE:
+                raise FileFormatError(
+                    f"{path}: line {before + 1} is longer than {_MAX_LINE} bytes; "
+                    "this is not a recording file"
+                )
+            if body:
+                arr = np.frombuffer(body, dtype=np.uint8)
+                ends = np.flatnonzero(arr == eol[0])
+                commas = np.searchsorted(np.flatnonzero(arr == ord(",")), ends)
+                suspect = np.diff(commas, prepend=0) != want
+                suspect[np.searchsorted(ends, np.flatnonzero(arr == ord("#")))] = True
+                first = max(header_lines - before, 0)  # header and metadata lines
+                suspect[:first] = False
+                n_rows += max(ends.size - first, 0)
+                for i in np.flatnonzero(suspect).tolist():
+                    line_no = before + i + 1
+                    start = int(ends[i - 1]) + 1 if i else 0
+                    raw = body[start : int(ends[i])].strip(b"\r\n")
+                    values = raw.split(b"#", 1)[0]
+                    if not values:  # empty or comment line: the reader skips it
+                        skipped.append(line_no)
+                        n_rows -= 1
+                        continue
+                    if not values.strip():
+                        raise FileFormatError(
+                            f"{path}: line {line_no} holds only spaces; delete it"
+                        )
+                    n = values.count(b",") + 1
+                    if n != n_fields:
+                        raise FileFormatError(
+                            f"{path}: line {line_no} has {n} value{'s' if n != 1 else ''} "
+                            f"where the header has {n_fields}"
+                        )
+                before += ends.size
+            if final:
+                break
+    return n_rows, skipped
+
+
+def _line_of(row: int, first_data_line: int, skipped: list[int]) -> int:
+    """File line number (1-based) of data row ``row`` (0-based)."""
+    line = first_data_line + row
+    for s in skipped:
+        if s > line:
+            break
+        line += 1
+    return line
+
+
+def _loadtxt_error(
+    path: Path, exc: ValueError, cols: list[str], first_data_line: int, skipped: list[int]
+) -> FileFormatError:
     """Turn numpy's parse error into a message with the file's line number."""
     text = str(exc)
     m = re.search(r"could not convert string '(.*?)' to float64 at row (\d+), column (\d+)", text)
     if m:
-        line = first_data_line + int(m.group(2))
+        line = _line_of(int(m.group(2)), first_data_line, skipped)
         value = m.group(1)
         shown = value if len(value) <= 20 else value[:20] + "..."
+        col = int(m.group(3))
+        name = f" ({cols[col - 1]})" if 0 < col <= len(cols) else ""
         return FileFormatError(
-            f"{path}: line {line}, column {m.group(3)}: {shown!r} is not a number"
-        )
-    m = re.search(r"number of columns changed from (\d+) to (\d+) at row (\d+)", text)
-    if m:
-        line = first_data_line + int(m.group(3)) - 1
-        return FileFormatError(
-            f"{path}: line {line} has {m.group(2)} values where the header has {m.group(1)}"
+            f"{path}: line {line}, column {col}{name}: {shown!r} is not a number"
         )
     return FileFormatError(f"{path}: cannot read the data rows ({text.rstrip('.')})")
 
@@ -180,21 +290,26 @@ def read_csv_v1(path: str | Path) -> Recording:
     idx, scale, gyr_idx = _column_plan(path, cols)
     usecols = idx + (gyr_idx or [])
     first_data_line = header_lines + 1
+    n_rows, skipped = _scan_rows(path, header_lines, len(cols))
+    if n_rows == 0:
+        raise FileFormatError(f"{path}: the file has a header but no data rows")
     try:
-        data = np.loadtxt(
-            path,
-            delimiter=",",
-            skiprows=header_lines,
-            usecols=usecols,
-            comments="#",
-            dtype=np.float64,
-            ndmin=2,
-            encoding="utf-8",
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data" and the like
+            data = np.loadtxt(
+                path,
+                delimiter=",",
+                skiprows=header_lines,
+                usecols=usecols,
+                comments="#",
+                dtype=np.float64,
+                ndmin=2,
+                encoding="utf-8",
+            )
     except UnicodeDecodeError as exc:
         raise FileFormatError(f"{path}: the file is not UTF-8 text ({exc.reason})") from None
     except ValueError as exc:
-        raise _loadtxt_error(path, exc, first_data_line) from None
+        raise _loadtxt_error(path, exc, cols, first_data_line, skipped) from None
     except IndexError:
         raise FileFormatError(f"{path}: a data row has fewer values than the header") from None
     if data.shape[0] == 0:
@@ -204,8 +319,18 @@ def read_csv_v1(path: str | Path) -> Recording:
         row, col = (int(v[0]) for v in np.nonzero(bad))
         name = cols[usecols[col]]
         raise RecordingError(
-            f"{path}: data row {row + 1} has {data[row, col]} in column {name}; "
-            "every value must be a finite number"
+            f"{path}: line {_line_of(row, first_data_line, skipped)}: {name} is "
+            f"{data[row, col]}; every value must be a finite number"
+        )
+    t = data[:, 0]
+    with np.errstate(over="ignore"):
+        back = np.flatnonzero(~(np.diff(t) > 0))
+    if back.size:
+        r = int(back[0]) + 1
+        what = "repeats" if t[r] == t[r - 1] else "goes backwards"
+        raise RecordingError(
+            f"{path}: line {_line_of(r, first_data_line, skipped)}: time {what} "
+            f"({float(t[r])!r} s after {float(t[r - 1])!r} s); times must strictly increase"
         )
     return _to_recording(path, meta, data, scale, gyr_idx is not None)
 
@@ -260,7 +385,8 @@ def _header_lines(rec: Recording, metadata_overrides: dict[str, str] | None = No
             continue
         if not re.fullmatch(r"[A-Za-z0-9_.\-]+", k):
             raise RecordingError(f"metadata key {k!r} cannot be written (letters, digits, _.-)")
-        value = str(v).replace("\r", " ").replace("\n", " ")
+        # line breaks would end the line; NUL would make the file unreadable as text
+        value = str(v).replace("\r", " ").replace("\n", " ").replace("\x00", " ")
         lines.append(f"# {k}: {value}")
     cols = ["time_s", *_ACC_MPS2]
     if rec.gyr_dps is not None:
