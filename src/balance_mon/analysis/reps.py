@@ -118,15 +118,10 @@ class RepSet:
 
 
 def _moving_std(x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-    """Centred moving standard deviation of each column, summed over columns."""
-    n = max(int(n), 1)
-    k = np.ones(n) / n
-    tot = np.zeros(x.shape[0])
-    for col in x.T:
-        m = np.convolve(col, k, mode="same")
-        m2 = np.convolve(col * col, k, mode="same")
-        tot += np.maximum(m2 - m * m, 0.0)
-    return np.sqrt(tot)
+    """Centred moving standard deviation of each column, summed in quadrature over columns."""
+    m = _moving_mean(x, n)
+    m2 = _moving_mean(x * x, n)
+    return np.sqrt(np.maximum(m2 - m * m, 0.0).sum(axis=1))
 
 
 def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
@@ -244,24 +239,26 @@ class RepCounter:
 
     # -- internals --------------------------------------------------------------
 
-    def _prepare(self, acc, gyr, fs):
-        cut = min(self.lowpass_hz, 0.4 * fs)
-        acc_f = lowpass_zero_phase(acc, fs, cutoff_hz=cut) if acc.shape[0] > 15 else acc
-        gyr_f = None
-        if gyr is not None:
-            gyr_f = lowpass_zero_phase(gyr, fs, cutoff_hz=cut) if gyr.shape[0] > 15 else gyr
-        return acc_f, gyr_f
+    def activity(self, acc: NDArray[np.float64], gyr: NDArray[np.float64] | None, fs: float):
+        """Per-sample movement flag from finite windows only (same result live and offline).
 
-    def bouts(self, acc_f, gyr_f, fs) -> list[tuple[int, int]]:
-        """Index ranges of movement bouts (sets)."""
-        win = int(round(self.activity_window_s * fs))
-        active = _moving_std(acc_f, win) > self.active_acc_mps2
-        if gyr_f is not None:
-            active |= _moving_std(gyr_f, win) > self.active_gyr_dps
-        runs = _runs(active)
+        Acceleration (and angular rate) is smoothed by a 0.2 s moving average,
+        then its moving standard deviation over ``activity_window_s``, summed
+        over axes, is compared with the absolute thresholds. Edges are padded
+        with the edge value.
+        """
+        smooth = max(int(round(0.2 * fs)), 1)
+        win = max(int(round(self.activity_window_s * fs)), 2)
+        active = _moving_std(_moving_mean(acc, smooth), win) > self.active_acc_mps2
+        if gyr is not None:
+            active |= _moving_std(_moving_mean(gyr, smooth), win) > self.active_gyr_dps
+        return active
+
+    def bouts_from_activity(self, active: NDArray[np.bool_], fs: float) -> list[tuple[int, int]]:
+        """Active stretches merged across pauses shorter than ``max_pause_s``."""
         merged: list[list[int]] = []
         gap = int(round(self.max_pause_s * fs))
-        for a, b in runs:
+        for a, b in _runs(active):
             if merged and a - merged[-1][1] <= gap:
                 merged[-1][1] = b
             else:
@@ -269,34 +266,63 @@ class RepCounter:
         min_n = int(round(self.min_bout_s * fs))
         return [(a, b) for a, b in merged if b - a >= min_n]
 
+    def margin_samples(self, fs: float) -> int:
+        """Samples taken on each side of a bout when counting it."""
+        return int(round(self.activity_window_s * fs))
+
     def _count_segment(self, acc, gyr, fs, t0) -> list[RepSet]:
         n = acc.shape[0]
         if n < max(16, int(self.min_bout_s * fs)):
             return []
-        acc_f, gyr_f = self._prepare(acc, gyr, fs)
         out = []
-        for a, b in self.bouts(acc_f, gyr_f, fs):
-            chans = acc_f[a:b] - acc_f[a:b].mean(axis=0)
-            if gyr_f is not None:
-                g = gyr_f[a:b] - gyr_f[a:b].mean(axis=0)
-                chans = np.column_stack([chans, self.gyro_weight * g])
-            period = self._period(chans, fs)
-            if period is None:
-                continue
-            reps = self._cycles(chans, fs, period, a, t0, gyr_f[a:b] if gyr_f is not None else None)
-            if reps:
-                out.append(
-                    RepSet(
-                        start_s=t0 + a / fs, end_s=t0 + b / fs, period_s=period, reps=tuple(reps)
-                    )
-                )
+        for a, b in self.bouts_from_activity(self.activity(acc, gyr, fs), fs):
+            rs = self.count_bout(acc, gyr, fs, a, b, t0)
+            if rs is not None:
+                out.append(rs)
         return out
+
+    def count_bout(self, acc, gyr, fs, a, b, t0, *, period_s: float | None = None) -> RepSet | None:
+        """Count one bout ``[a, b)`` of ``acc`` using ``margin_samples`` either side.
+
+        ``period_s`` overrides the autocorrelation estimate (used by the live
+        counter before a bout holds two repetitions).
+        """
+        m = self.margin_samples(fs)
+        lo_i, hi_i = max(a - m, 0), min(b + m, acc.shape[0])
+        seg = acc[lo_i:hi_i]
+        gseg = None if gyr is None else gyr[lo_i:hi_i]
+        if seg.shape[0] < 16:
+            return None
+        # work at 50 Hz or less (reps are slower than 5 Hz): block averages of k
+        # samples first (first null at 50 Hz: no aliasing into the rep band), then
+        # the zero-phase low-pass at the working rate
+        k = max(1, int(fs // 50))
+        fs_w = fs / k
+        seg, gseg = _block_mean(seg, k), None if gseg is None else _block_mean(gseg, k)
+        if seg.shape[0] < 16:
+            return None
+        cut = min(self.lowpass_hz, 0.4 * fs_w)
+        acc_f = lowpass_zero_phase(seg, fs_w, cutoff_hz=cut)
+        gyr_f = None if gseg is None else lowpass_zero_phase(gseg, fs_w, cutoff_hz=cut)
+        chans = acc_f - acc_f.mean(axis=0)
+        if gyr_f is not None:
+            chans = np.column_stack([chans, self.gyro_weight * (gyr_f - gyr_f.mean(axis=0))])
+        period = self._period(chans, fs_w) if period_s is None else period_s
+        if period is None:
+            return None
+        reps = self._cycles(chans, fs_w, period, t0 + (lo_i + (k - 1) / 2) / fs, gyr_f)
+        # reps belong to the bout: drop counts made in the margins
+        t_a, t_b = t0 + a / fs, t0 + b / fs
+        reps = [r for r in reps if t_a - 0.5 * period <= r.time_s <= t_b + 0.5 * period]
+        if not reps:
+            return None
+        return RepSet(start_s=t_a, end_s=t_b, period_s=period, reps=tuple(reps))
 
     def _period(self, chans: NDArray[np.float64], fs: float) -> float | None:
         """Repetition period from the multichannel autocorrelation."""
         n = chans.shape[0]
         lo = max(int(round(self.min_rep_s * fs)), 1)
-        hi = min(int(round(self.max_rep_s * fs)), n - 1)
+        hi = min(int(round(self.max_rep_s * fs)), n // 2)
         if hi <= lo + 1:
             return None
         nfft = 1 << int(math.ceil(math.log2(2 * n)))
@@ -304,27 +330,24 @@ class RepCounter:
         ac = np.fft.irfft((spec * spec.conj()).real, nfft, axis=0)[:n].sum(axis=1)
         if ac[0] <= 0:
             return None
-        ac = ac / ac[0]
-        # unbiased correction so that long lags are not penalised for overlap alone
-        ac_u = ac * n / (n - np.arange(n))
+        # biased estimate: its natural taper towards long lags keeps a multiple of
+        # the period (or a slow drift across the bout) from beating the period itself
+        ac_u = ac / ac[0]
         seg = ac_u[lo : hi + 1]
         peaks, _ = signal.find_peaks(seg)
         if peaks.size == 0:
             return None
         best = peaks[np.argmax(seg[peaks])]
         lag = lo + int(best)
-        # prefer a shorter period if the autocorrelation there is nearly as high
-        # (a peak at 2T or 3T can win by noise); never accept T/2 below min_rep_s
+        # prefer a shorter period if the autocorrelation has a true peak there nearly
+        # as high (a peak at 2T or 3T can win by noise)
+        peak_lags = lo + peaks
         for div in (3, 2):
             cand = lag / div
-            if cand < lo:
+            near = peak_lags[np.abs(peak_lags - cand) <= max(1.0, 0.15 * cand)]
+            if near.size == 0:
                 continue
-            w = max(1, int(round(0.15 * cand)))
-            i0, i1 = int(cand) - w, int(cand) + w + 1
-            i0, i1 = max(i0, lo), min(i1, hi + 1)
-            if i1 <= i0:
-                continue
-            j = i0 + int(np.argmax(ac_u[i0:i1]))
+            j = int(near[np.argmax(ac_u[near])])
             if ac_u[j] > 0.85 * ac_u[lag] and ac_u[j] > 0.3:
                 lag = j
                 break
@@ -332,7 +355,7 @@ class RepCounter:
             return None
         return lag / fs
 
-    def _cycles(self, chans, fs, period, offset, t0, gyr) -> list[Rep]:
+    def _cycles(self, chans, fs, period, t_start, gyr) -> list[Rep]:
         f0 = 1.0 / period
         lo = self.band_low * f0
         hi = min(self.band_high * f0, 0.45 * fs)
@@ -342,56 +365,199 @@ class RepCounter:
         sos = signal.butter(2, [lo, hi], btype="bandpass", fs=fs, output="sos")
         padlen = min(n - 1, int(3 * fs / lo))
         bp = signal.sosfiltfilt(sos, chans, axis=0, padlen=padlen)
-        # first principal component
-        cov = bp.T @ bp
-        w, v = np.linalg.eigh(cov)
+        _, v = np.linalg.eigh(bp.T @ bp)
         pc = bp @ v[:, -1]
         env = np.abs(signal.hilbert(pc))
         amp = float(np.percentile(env, 75))
         if amp <= 0:
             return []
         h = self.hysteresis * amp
+        label = np.where(pc > h, 1, np.where(pc < -h, -1, 0))
+        idx = np.flatnonzero(label)
+        if idx.size == 0:
+            return []
+        lab = label[idx]
+        change = np.concatenate(([True], lab[1:] != lab[:-1]))
+        ev_i, ev_l = idx[change], lab[change]  # alternating excursions
         reps: list[Rep] = []
-        state = 0  # -1 after a low excursion, +1 after a high one
-        last_low = None
-        start_idx = None
-        min_gap = int(self.min_rep_s * fs)
-        last_count = -(10**9)
-        for i, x in enumerate(pc):
-            if x < -h:
-                if state != -1:
-                    state = -1
-                    last_low = i
-                    if start_idx is None:
-                        start_idx = i
-            elif x > h and state == -1:
-                state = 1
-                if i - last_count >= min_gap and last_low is not None:
-                    seg_start = start_idx if start_idx is not None else last_low
-                    lo_i, hi_i = seg_start, i
-                    p2p = (
-                        float(pc[lo_i : hi_i + 1].max() - pc[lo_i : hi_i + 1].min())
-                        if hi_i > lo_i
-                        else 0.0
+        min_gap = self.min_rep_s * fs
+        prev_count = None
+        first_low = None
+        for j in range(1, ev_i.size):
+            if ev_l[j] == 1 and ev_l[j - 1] == -1:
+                i = int(ev_i[j])
+                if prev_count is not None and i - prev_count < min_gap:
+                    continue
+                s0 = prev_count if prev_count is not None else int(ev_i[j - 1])
+                if first_low is None:
+                    first_low = s0
+                p2p = float(np.ptp(pc[s0 : i + 1]))
+                rng = None
+                if gyr is not None and i > s0:
+                    g = gyr[s0 : i + 1]
+                    ang = np.cumsum(g - g.mean(axis=0), axis=0) / fs
+                    rng = float(np.max(np.ptp(ang, axis=0)))
+                reps.append(
+                    Rep(
+                        start_s=t_start + s0 / fs,
+                        end_s=t_start + i / fs,
+                        time_s=t_start + i / fs,
+                        amplitude=p2p,
+                        range_deg=rng,
                     )
-                    rng = None
-                    if gyr is not None and hi_i > lo_i:
-                        ang = (
-                            np.cumsum(
-                                gyr[lo_i : hi_i + 1] - gyr[lo_i : hi_i + 1].mean(axis=0), axis=0
-                            )
-                            / fs
-                        )
-                        rng = float(np.max(np.ptp(ang, axis=0)))
-                    reps.append(
-                        Rep(
-                            start_s=t0 + (offset + seg_start) / fs,
-                            end_s=t0 + (offset + i) / fs,
-                            time_s=t0 + (offset + i) / fs,
-                            amplitude=p2p,
-                            range_deg=rng,
-                        )
-                    )
-                    last_count = i
-                    start_idx = i
+                )
+                prev_count = i
         return reps
+
+
+def _block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    """Means of consecutive blocks of ``k`` rows (a trailing partial block is dropped)."""
+    if k <= 1:
+        return x
+    m = x.shape[0] // k
+    return x[: m * k].reshape(m, k, x.shape[1]).mean(axis=1)
+
+
+def _moving_mean(x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    """Centred moving average of each column, edges padded with the edge value."""
+    if n <= 1:
+        return x
+    left, right = n // 2, n - 1 - n // 2
+    xp = np.pad(x, ((left, right), (0, 0)), mode="edge")
+    c = np.cumsum(np.vstack([np.zeros((1, x.shape[1])), xp]), axis=0)
+    return (c[n:] - c[:-n]) / n
+
+
+class LiveRepCounter:
+    """Incremental repetition counting for a live stream, agreeing with :class:`RepCounter`.
+
+    Samples arrive in chunks at a fixed rate. Every ``update_s`` of new data the
+    current (open) bout is counted provisionally and reps completed at least
+    ``confirm_s`` ago are reported; a bout is final once it is followed by a
+    pause of ``max_pause_s`` (or the stream ends), and its final count is the
+    offline counter's on exactly the same samples. The final total therefore
+    equals the offline count of the same recording; a provisional count can be
+    corrected by one when the bout closes (``corrections_`` counts that).
+
+    Parameters
+    ----------
+    fs_hz : the stream's sampling rate (required).
+    counter : the offline counter whose parameters are used.
+    update_s : how often the open bout is re-counted (default 0.25 s).
+    confirm_s : a provisional rep is reported once this old (default 0.2 s).
+
+    Attributes
+    ----------
+    count_ : reps so far (final bouts plus reported provisional reps).
+    sets_ : closed bouts as :class:`RepSet`.
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        *,
+        counter: RepCounter | None = None,
+        update_s: float = 0.25,
+        confirm_s: float = 0.2,
+        t0_s: float = 0.0,
+    ) -> None:
+        self.fs_hz = float(fs_hz)
+        self.counter = counter or RepCounter()
+        self.update_s = update_s
+        self.confirm_s = confirm_s
+        self.t0_s = t0_s
+        self._acc: list[np.ndarray] = []
+        self._gyr: list[np.ndarray] | None = None
+        self._base = 0  # absolute index of the buffer's first sample
+        self._n = 0  # samples in the buffer
+        self._since_update = 0
+        self._open_reported = 0  # provisional reps reported for the open bout
+        self.sets_: list[RepSet] = []
+        self.corrections_ = 0
+
+    @property
+    def count_(self) -> int:
+        return sum(s.count for s in self.sets_) + self._open_reported
+
+    def _buffer(self) -> tuple[np.ndarray, np.ndarray | None]:
+        if len(self._acc) > 1:
+            self._acc = [np.concatenate(self._acc)]
+            if self._gyr is not None:
+                self._gyr = [np.concatenate(self._gyr)]
+        acc = self._acc[0] if self._acc else np.zeros((0, 3))
+        gyr = self._gyr[0] if self._gyr else None
+        return acc, gyr
+
+    def push(self, acc_mps2: ArrayLike, gyr_dps: ArrayLike | None = None) -> list[Rep]:
+        """Add evenly sampled samples; returns the reps newly reported."""
+        a = np.asarray(acc_mps2, dtype=np.float64).reshape(-1, 3)
+        self._acc.append(a)
+        if gyr_dps is not None:
+            if self._gyr is None:
+                if self._n:
+                    raise RecordingError("gyroscope data must be present from the start")
+                self._gyr = []
+            self._gyr.append(np.asarray(gyr_dps, dtype=np.float64).reshape(-1, 3))
+        self._n += a.shape[0]
+        self._since_update += a.shape[0]
+        if self._since_update < self.update_s * self.fs_hz:
+            return []
+        self._since_update = 0
+        return self._update(final=False)
+
+    def close(self) -> list[Rep]:
+        """End of stream: finalise the open bout; returns reps newly reported."""
+        return self._update(final=True)
+
+    def _update(self, *, final: bool) -> list[Rep]:
+        c, fs = self.counter, self.fs_hz
+        acc, gyr = self._buffer()
+        n = acc.shape[0]
+        if n < 16:
+            return []
+        bouts = c.bouts_from_activity(c.activity(acc, gyr, fs), fs)
+        gap = int(round(c.max_pause_s * fs))
+        half = int(round(c.activity_window_s * fs))
+        new: list[Rep] = []
+        t0 = self.t0_s + self._base / fs
+        trim_to = None
+        for a, b in bouts:
+            closed = final or (n - b > gap + half)
+            if not closed:
+                rs = c.count_bout(acc, gyr, fs, a, n, t0)
+                if rs is None and self._open_reported == 0:
+                    # too early for a period: take the bout so far as one repetition
+                    hint = min(max((n - a) / fs, c.min_rep_s), c.max_rep_s)
+                    rs = c.count_bout(acc, gyr, fs, a, n, t0, period_s=hint)
+                now = t0 + n / fs
+                ready = [r for r in (rs.reps if rs else ()) if r.time_s <= now - self.confirm_s]
+                if len(ready) > self._open_reported:
+                    new += ready[self._open_reported :]
+                    self._open_reported = len(ready)
+                break
+            rs = c.count_bout(acc, gyr, fs, a, b, t0)
+            final_reps = list(rs.reps) if rs else []
+            if len(final_reps) > self._open_reported:
+                new += final_reps[self._open_reported :]
+            elif len(final_reps) < self._open_reported:
+                self.corrections_ += self._open_reported - len(final_reps)
+            self._open_reported = 0
+            if rs is not None:
+                self.sets_.append(rs)
+            trim_to = b + gap // 2
+        if trim_to is not None and not final:
+            self._trim(min(trim_to, n))
+        elif not bouts and not final:
+            # nothing happening: keep only what a bout starting now could need
+            keep = gap + 2 * half
+            if n > 2 * keep:
+                self._trim(n - keep)
+        return new
+
+    def _trim(self, k: int) -> None:
+        acc, gyr = self._buffer()
+        self._acc = [acc[k:]]
+        if gyr is not None and self._gyr is not None:
+            self._gyr = [gyr[k:]]
+        self._base += k
+        self._n -= k
