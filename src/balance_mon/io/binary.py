@@ -96,36 +96,61 @@ def write_binary(rec: Recording, path: str | Path) -> None:
     tmp.replace(path)
 
 
+def _damaged(path: Path, what: str = "header") -> FileFormatError:
+    return FileFormatError(f"{path}: binary recording {what} is damaged")
+
+
 def read_binary(path: str | Path) -> Recording:
-    """Read a ``.bmr`` file written by :func:`write_binary`."""
+    """Read a ``.bmr`` file written by :func:`write_binary`.
+
+    Raises
+    ------
+    FileFormatError
+        For anything but a well-formed file: bad signature, truncation, a
+        damaged or unsupported header, or content that is not a valid
+        recording (which :func:`write_binary` cannot produce, so the file was
+        damaged). The message names the file and the problem.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
         fh = open(path, "rb")  # noqa: SIM115
     except FileNotFoundError:
         raise FileFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FileFormatError(f"{path}: is a folder, not a recording file") from None
     except PermissionError:
         raise FileFormatError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     with fh:
         pre = fh.read(len(MAGIC) + 4)
-        if len(pre) < len(MAGIC) + 4 or not pre.startswith(MAGIC):
+        if not pre:
+            raise FileFormatError(f"{path}: the file is empty")
+        if not pre.startswith(MAGIC[: len(pre)]):
             raise FileFormatError(f"{path}: not a balance_mon binary recording (bad signature)")
+        if len(pre) < len(MAGIC) + 4:
+            raise FileFormatError(f"{path}: binary recording is truncated (no header)")
         (hlen,) = struct.unpack("<I", pre[len(MAGIC) :])
         if hlen > _MAX_HEADER or len(MAGIC) + 4 + hlen > size:
             raise FileFormatError(f"{path}: binary recording header is damaged or truncated")
         try:
             head = json.loads(fh.read(hlen).decode("utf-8"))
+            if not isinstance(head, dict):
+                raise _damaged(path)
             if head.get("version") != VERSION:
                 raise FileFormatError(
-                    f"{path}: binary recording version {head.get('version')} is not "
+                    f"{path}: binary recording version {head.get('version')!r} is not "
                     f"supported (this program reads version {VERSION})"
                 )
-            n = int(head["n_samples"])
+            n = head["n_samples"]
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                raise _damaged(path)
             cols = {c["name"]: c for c in head["columns"]}
         except FileFormatError:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise FileFormatError(f"{path}: binary recording header is damaged") from None
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            raise _damaged(path) from None
         arrays: dict[str, np.ndarray] = {}
         for name, width in (("time_s", 1), ("acc_mps2", 3), ("gyr_dps", 3)):
             c = cols.get(name)
@@ -135,33 +160,50 @@ def read_binary(path: str | Path) -> Recording:
                 raise FileFormatError(f"{path}: binary recording has no {name} column")
             count = n * width
             try:
-                offset = int(c["offset"])
+                offset = c["offset"]
                 dtype = np.dtype(c["dtype"])
             except (KeyError, TypeError, ValueError):
-                raise FileFormatError(
-                    f"{path}: binary recording column {name} is damaged"
-                ) from None
-            if dtype != np.dtype("<f8") or offset < 0 or offset + count * 8 > size:
+                raise _damaged(path, f"column {name}") from None
+            if (
+                dtype != np.dtype("<f8")
+                or not isinstance(offset, int)
+                or offset < 0
+                or offset + count * 8 > size
+            ):
                 raise FileFormatError(
                     f"{path}: binary recording is truncated or damaged (column {name})"
                 )
             fh.seek(offset)
             a = np.fromfile(fh, dtype=dtype, count=count)
+            if a.size != count:
+                raise FileFormatError(f"{path}: binary recording is truncated (column {name})")
             arrays[name] = a if width == 1 else a.reshape(n, width)
-    axes = None
     try:
-        if head.get("axes"):
-            axes = AxisMap.parse(head["axes"])
+        axes = head.get("axes")
+        if axes is not None and not isinstance(axes, str):
+            raise _damaged(path, "axes entry")
+        fs = head.get("fs_nominal_hz")
+        if fs is not None and (not isinstance(fs, int | float) or isinstance(fs, bool)):
+            raise _damaged(path, "fs_nominal_hz entry")
+        placement = head.get("placement") or "other"
+        if not isinstance(placement, str):
+            raise _damaged(path, "placement entry")
+        meta = head.get("metadata") or {}
+        if not isinstance(meta, dict):
+            raise _damaged(path, "metadata")
         return Recording(
             time_s=arrays["time_s"],
             acc_mps2=arrays["acc_mps2"],
             gyr_dps=arrays.get("gyr_dps"),
-            fs_nominal_hz=head.get("fs_nominal_hz"),
-            placement=head.get("placement") or "other",
-            axes=axes,
-            metadata={str(k): str(v) for k, v in (head.get("metadata") or {}).items()},
+            fs_nominal_hz=fs,
+            placement=placement,
+            axes=AxisMap.parse(axes) if axes else None,
+            metadata={str(k): str(v) for k, v in meta.items()},
             source=str(path),
         )
+    except FileFormatError:
+        raise
     except RecordingError as exc:
+        # write_binary only writes valid recordings: invalid content means damage.
         msg = str(exc)
-        raise type(exc)(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+        raise FileFormatError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
