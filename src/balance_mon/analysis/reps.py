@@ -178,6 +178,8 @@ class RepCounter:
         band_high: float = 1.6,
         hysteresis: float = 0.3,
         gyro_weight: float = 0.02,
+        integrate_acf: bool = False,
+        prefer_shorter: float = 0.0,
     ) -> None:
         self.lowpass_hz = lowpass_hz
         self.min_rep_s = min_rep_s
@@ -191,6 +193,8 @@ class RepCounter:
         self.band_high = band_high
         self.hysteresis = hysteresis
         self.gyro_weight = gyro_weight
+        self.integrate_acf = integrate_acf
+        self.prefer_shorter = prefer_shorter
 
     def get_params(self) -> dict[str, float]:
         return {
@@ -327,7 +331,15 @@ class RepCounter:
             return None
         nfft = 1 << int(math.ceil(math.log2(2 * n)))
         spec = np.fft.rfft(chans, nfft, axis=0)
-        ac = np.fft.irfft((spec * spec.conj()).real, nfft, axis=0)[:n].sum(axis=1)
+        power = (spec * spec.conj()).real.sum(axis=1)
+        if self.integrate_acf:
+            # weight the power by 1 / (f^2 + f_lo^2): the autocorrelation of the
+            # once-integrated signal, where harmonics (two humps, holds at the ends
+            # of a movement) count 1/k^2 less than the repetition's fundamental
+            f = np.fft.rfftfreq(nfft, 1.0 / fs)
+            f_lo = 1.0 / self.max_rep_s
+            power = power / (f**2 + f_lo**2)
+        ac = np.fft.irfft(power, nfft)[:n]
         if ac[0] <= 0:
             return None
         # biased estimate: its natural taper towards long lags keeps a multiple of
@@ -348,7 +360,7 @@ class RepCounter:
             if near.size == 0:
                 continue
             j = int(near[np.argmax(ac_u[near])])
-            if ac_u[j] > 0.85 * ac_u[lag] and ac_u[j] > 0.3:
+            if self.prefer_shorter and ac_u[j] > self.prefer_shorter * ac_u[lag] and ac_u[j] > 0.3:
                 lag = j
                 break
         if ac_u[lag] < 0.1:
