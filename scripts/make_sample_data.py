@@ -306,17 +306,108 @@ def make_real(out_dir: str | Path, shared_dir: str | Path) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------
-# Simulated sessions: to be written (uses balance_mon.sim, see docs/simulator.md)
+# Simulated sessions (balance_mon.sim; models in docs/simulator.md)
 # ---------------------------------------------------------------------------
+
+#: Decimals kept in simulated files: 0.1 mm/s^2 and 0.001 deg/s, below the
+#: resolution of the simulated 16-bit sensor (about 4.8 mm/s^2 at +/-16 g), so
+#: rounding changes nothing measurable and keeps the files small.
+SIM_ACC_DECIMALS, SIM_GYR_DECIMALS, SIM_TIME_DECIMALS = 4, 3, 6
+
+
+def _rounded(rec):
+    return rec.replace(
+        time_s=np.round(rec.time_s, SIM_TIME_DECIMALS),
+        acc_mps2=np.round(rec.acc_mps2, SIM_ACC_DECIMALS),
+        gyr_dps=None if rec.gyr_dps is None else np.round(rec.gyr_dps, SIM_GYR_DECIMALS),
+    )
+
+
+def _write_sim(res, path: Path) -> list[Path]:
+    from balance_mon.sim import SimResult
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rounded = SimResult(recording=_rounded(res.recording), truth=res.truth)
+    return list(rounded.write(path))
 
 
 def make_simulated(out_dir: str | Path) -> list[Path]:
-    """Write simulated sessions into ``out_dir/simulated/`` and return their paths.
+    """Write simulated sessions for every use case into ``out_dir/simulated/``.
 
-    Placeholder: the simulator ``balance_mon.sim`` is being written; its sessions
-    go here, documented under "Simulated sessions" in ``sample_data/README.md``.
+    Each recording comes with ``<stem>.truth.json`` (events, counts, conditions,
+    seed and every parameter). Fixed seeds: the output is the same on every run.
     """
-    raise NotImplementedError("simulated sessions are not generated yet (balance_mon.sim)")
+    from balance_mon import sim
+
+    root = Path(out_dir) / "simulated"
+    if root.exists():
+        shutil.rmtree(root)
+    clinic, home, hist = root / "clinic", root / "home", root / "history"
+    trunk = sim.SensorSpec(placement="lower_back", fs_hz=100.0)
+    chest = sim.SensorSpec(placement="sternum", fs_hz=100.0)  # e.g. a Polar H10 strap
+    older = sim.Subject(
+        subject_id="sim-patient-01", age_years=72, sex="F", height_m=1.62, mass_kg=66.0
+    )
+    out: list[Path] = []
+
+    # In-clinic tests
+    out += _write_sim(
+        sim.simulate_four_stage(sensor=trunk, subject=older, seed=11),
+        clinic / "four_stage_all_held.csv",
+    )
+    out += _write_sim(
+        sim.simulate_four_stage(
+            fail_stance="tandem", fail_at_s=6.5, sensor=trunk, subject=older, seed=12
+        ),
+        clinic / "four_stage_tandem_lost.csv",
+    )
+    out += _write_sim(
+        sim.simulate_chair_stand(10, partial=0.6, sensor=trunk, subject=older, seed=13),
+        clinic / "chair_stand_30s.csv",
+    )
+    out += _write_sim(sim.simulate_tug(sensor=trunk, subject=older, seed=14), clinic / "tug.csv")
+    out += _write_sim(
+        sim.simulate_sit_to_stand(sensor=chest, subject=older, seed=15),
+        clinic / "sit_to_stand_sternum.csv",
+    )
+    for res in sim.simulate_romberg(separate=True, sensor=trunk, subject=older, seed=16):
+        out += _write_sim(res, clinic / f"romberg_{res.recording.metadata['condition']}.csv")
+    for res in sim.simulate_ctsib(separate=True, sensor=trunk, subject=older, seed=17):
+        out += _write_sim(res, clinic / f"ctsib_{res.recording.metadata['condition']}.csv")
+    for stance in sim.STANCES:
+        res = sim.simulate_stance(stance, duration_s=30.0, sensor=trunk, subject=older, seed=18)
+        out += _write_sim(res, clinic / f"stance_{stance}.csv")
+
+    # Home exercise: a session of several sets of four exercises, and one set of
+    # each exercise at its usual placement
+    out += _write_sim(
+        sim.simulate_home_session(
+            exercises=("squat", "heel_raise", "arm_raise"),
+            sets=2,
+            reps=10,
+            sensor=sim.SensorSpec(placement="lower_back", fs_hz=50.0),
+            subject=older,
+            seed=21,
+        ),
+        home / "home_session_lower_back.csv",
+    )
+    for i, (name, info) in enumerate(sim.EXERCISES.items()):
+        spec = sim.SensorSpec(placement=info.placement, fs_hz=50.0)
+        res = sim.simulate_exercise_set(name, reps=8, sensor=spec, subject=older, seed=30 + i)
+        out += _write_sim(res, home / f"set_{name}_{info.placement}.csv")
+
+    # Twelve weeks of one patient whose balance slowly worsens
+    history = sim.simulate_history(weeks=12, subject=older, seed=41)
+    hist_sensor = sim.SensorSpec(placement="lower_back", fs_hz=50.0, gyro=False)
+    for session in history:
+        for test in ("chair_stand", "tug", "stance"):
+            res = session.simulate(test, sensor=hist_sensor)
+            out += _write_sim(res, hist / f"{session.date.isoformat()}_{test}.csv")
+    hist.mkdir(parents=True, exist_ok=True)
+    truth = hist / "history.truth.json"
+    truth.write_text(json.dumps(history.truth, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    out.append(truth)
+    return out
 
 
 # ---------------------------------------------------------------------------

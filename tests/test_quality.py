@@ -186,7 +186,18 @@ def test_single_sample_at_extreme_is_not_clipping() -> None:
     acc[100, 2] = 3 * G
     assert detect_clipping(acc) == 0
     acc[101, 2] = 3 * G
+    # two equal samples at an arbitrary level: a flat quantised peak, not clipping
+    assert detect_clipping(acc) == 0
+    acc[102, 2] = 3 * G
+    assert detect_clipping(acc) == 3
+
+
+def test_two_samples_at_a_full_scale_are_clipping() -> None:
+    acc = np.array(standing().acc_mps2)
+    acc[200:202, 1] = 2 * G  # +/-2 g sensor
     assert detect_clipping(acc) == 2
+    acc[300:302, 0] = -16 * G * 0.99995  # int16 full scale of a +/-16 g sensor
+    assert detect_clipping(acc) == 4
 
 
 # ---------------------------------------------------------------------------

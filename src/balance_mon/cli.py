@@ -40,6 +40,44 @@ def _reps(rec: Recording) -> dict[str, Any]:
     return {"reps": RepCounter().count_recording(rec).result()}
 
 
+#: Which analysis ``--test auto`` runs for a recording's ``test`` metadata.
+AUTO_TESTS = {
+    "sway": "sway",
+    "romberg": "sway",
+    "ctsib": "sway",
+    "stance": "sway",
+    "four-stage": "four-stage",
+    "chair-stand": "chair-stand",
+    "tug": "tug",
+    "sit-to-stand": "sit-to-stand",
+    "daily_living": "sit-to-stand",
+    "walk": "reps",
+    "reps": "reps",
+    "home-session": "reps",
+}
+
+
+def _auto(rec: Recording) -> dict[str, Any]:
+    """The analysis the recording's ``test`` metadata names; else transitions and reps."""
+    table = _analyses()
+    named = AUTO_TESTS.get(str(rec.metadata.get("test", "")).strip().lower().replace("_", "-"))
+    named = named or AUTO_TESTS.get(str(rec.metadata.get("test", "")).strip().lower())
+    chosen = [named] if named else ["sit-to-stand", "reps"]
+    out: dict[str, Any] = {}
+    ran = []
+    for name in chosen:
+        min_s, fn = table[name]
+        if fn is None or rec.duration_s < min_s:
+            continue
+        out.update(fn(rec))
+        ran.append(name)
+    if not ran and chosen != ["reps"]:
+        out.update(_reps(rec))
+        ran.append("reps")
+    out["auto"] = {"tests": ran, "from_metadata": named is not None}
+    return out
+
+
 def _analyses() -> dict[str, tuple[float, AnalysisFn | None]]:
     return {
         "sway": (5.0, _sway),
@@ -48,7 +86,7 @@ def _analyses() -> dict[str, tuple[float, AnalysisFn | None]]:
         "chair-stand": (25.0, None),
         "tug": (3.0, None),
         "four-stage": (10.0, None),
-        "auto": (2.0, None),
+        "auto": (2.0, _auto),
     }
 
 
@@ -180,6 +218,240 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------
+# live streaming: scan, record, replay (docs/streaming.md)
+# ---------------------------------------------------------------------------
+
+
+def _virtual_air(models: Sequence[str], args: argparse.Namespace) -> Any:
+    """A simulated radio holding sensors of ``models`` (``--source``, ``--fault``, ``--seed``)."""
+    from .devices.virtual import VirtualAir, load_source, make_peripheral, parse_faults
+
+    source = load_source(args.source) if getattr(args, "source", None) else None
+    faults = parse_faults(getattr(args, "fault", None) or [])
+    seed = getattr(args, "seed", 0)
+    return VirtualAir(
+        [
+            make_peripheral(m, source=source, faults=faults, seed=seed + i)
+            for i, m in enumerate(models)
+        ]
+    )
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .devices.session import scan
+
+    backend = _virtual_air(args.virtual, args).scanner_backend if args.virtual else None
+    found = asyncio.run(scan(args.timeout, scanner_backend=backend))
+    if args.json:
+        rows = [
+            {"name": f.name, "address": f.address, "model": f.model.key, "rssi_dbm": f.rssi}
+            for f in found
+        ]
+        sys.stdout.write(json.dumps({"schema": "balance_mon.scan/1", "devices": rows}) + "\n")
+        return 0
+    if not found:
+        print(
+            f"no supported sensor found in {args.timeout:g} s (switched on, in range, "
+            "not connected to a phone?)",
+            file=sys.stderr,
+        )
+        return 0
+    for f in found:
+        print(f"{f.name or '(no name)':<24} {f.address:<20} {f.model.key:<10} {f.rssi:>4} dBm")
+    return 0
+
+
+class _Progress:
+    """One status line on stderr (rewritten in place on a terminal, else every 5 s)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self._last = -math.inf
+        self._width = 0
+
+    def __call__(self, st: Any) -> None:
+        if not self.tty and st.elapsed_s - self._last < 5.0:
+            return
+        self._last = st.elapsed_s
+        batt = ""
+        if "battery_pct" in st.battery:
+            batt = f"  battery {st.battery['battery_pct']} %"
+        elif "battery_v" in st.battery:
+            batt = f"  battery {st.battery['battery_v']:.2f} V"
+        line = (
+            f"{st.elapsed_s:7.1f} s  {st.state:<12} {st.samples:>8} samples  "
+            f"{st.rate_hz:6.1f} Hz  loss {100 * st.loss_fraction:5.2f} % "
+            f"({st.lost_samples}){batt}"
+        )
+        if self.tty:
+            sys.stderr.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.tty and self._width:
+            sys.stderr.write("\n")
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .devices.clock import run_virtual
+    from .devices.models import MODELS, StreamSettings
+    from .devices.session import StreamSession
+
+    out = Path(args.out)
+    for path in (out, Path(args.capture) if args.capture else None):
+        if path is not None and path.exists() and not args.force:
+            raise BalanceMonError(f"{path}: already exists; use --force to overwrite it")
+    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
+        raise BalanceMonError(
+            f"--duration must be a positive number of seconds, got {args.duration}"
+        )
+    device = args.device
+    kwargs: dict[str, Any] = {}
+    simulated = device.lower().startswith("virtual:")
+    if simulated:
+        model = device.split(":", 1)[1].strip().lower()
+        air = _virtual_air([model], args)
+        peripheral = next(iter(air.peripherals.values()))
+        device = peripheral.name
+        kwargs.update(
+            scanner_backend=air.scanner_backend,
+            client_backend=air.client_backend,
+            simulated=f"virtual:{model} faults: {peripheral.faults.describe()}"
+            + (f" source: {Path(args.source).name}" if args.source else ""),
+        )
+    elif args.source or args.fault or args.virtual_time:
+        raise BalanceMonError(
+            "--source, --fault and --virtual-time only apply to simulated sensors "
+            f"(--device virtual:MODEL, MODEL one of {', '.join(MODELS)})"
+        )
+    progress = _Progress()
+    session = StreamSession(
+        device,
+        out,
+        model=args.model,
+        settings=StreamSettings(rate_hz=args.rate, range_g=args.range),
+        capture=args.capture,
+        placement=args.placement,
+        scan_timeout_s=args.scan_timeout,
+        on_status=None if args.quiet else progress,
+        **kwargs,
+    )
+    try:
+        if args.virtual_time:
+            result = run_virtual(session.run(args.duration))
+        else:
+            result = asyncio.run(session.run(args.duration))
+    finally:
+        progress.done()
+    st = result.stats
+    how = "stopped by Ctrl-C" if result.interrupted else "done"
+    print(
+        f"{how}: wrote {result.out} ({st.samples} samples, {result.duration_s:.1f} s from "
+        f"{result.device}; lost {st.lost_samples} samples ({100 * st.loss_fraction:.2f} %), "
+        f"{st.reconnects} reconnection{'s' if st.reconnects != 1 else ''})"
+        + (f"; capture {result.capture}" if result.capture else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .devices.session import replay_capture
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise BalanceMonError(f"{out}: already exists; use --force to overwrite it")
+    if Path(args.capture).resolve() == out.resolve():
+        raise BalanceMonError(f"{out}: output would overwrite the capture; choose another name")
+    st = replay_capture(args.capture, out)
+    print(
+        f"wrote {out} ({st.samples} samples; lost {st.lost_samples}, "
+        f"{st.reconnects} reconnection{'s' if st.reconnects != 1 else ''})",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _add_stream_commands(sub: Any) -> None:
+    from .consts import PLACEMENTS
+
+    models = "polar-h10, reference, witmotion"
+    s = sub.add_parser("scan", help="list the supported Bluetooth sensors in range")
+    s.add_argument("--timeout", type=float, default=5.0, metavar="S", help="scan time (default 5)")
+    s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    s.add_argument(
+        "--virtual",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help=f"scan simulated sensors instead of the radio ({models}); repeatable",
+    )
+    s.set_defaults(func=cmd_scan)
+
+    r = sub.add_parser("record", help="record a Bluetooth sensor (or a simulated one) to a file")
+    r.add_argument(
+        "--device",
+        required=True,
+        metavar="DEV",
+        help=f"address, name or part of a name, or virtual:MODEL ({models})",
+    )
+    r.add_argument("--out", required=True, metavar="FILE", help="recording: .csv (CSV v1) or .bmr")
+    r.add_argument(
+        "--duration", type=float, metavar="S", help="seconds to record (default: until Ctrl-C)"
+    )
+    r.add_argument(
+        "--capture", metavar="FILE", help="also keep every raw notification (for replay)"
+    )
+    r.add_argument("--rate", type=float, metavar="HZ", help="sampling rate (default: the model's)")
+    r.add_argument("--range", type=float, metavar="G", help="accelerometer range in g")
+    r.add_argument(
+        "--model",
+        choices=("polar-h10", "reference", "witmotion"),
+        help="sensor model, if its name does not say",
+    )
+    r.add_argument(
+        "--placement", choices=PLACEMENTS, default="other", help="where the sensor is worn"
+    )
+    r.add_argument(
+        "--scan-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="time to find the sensor (default 10)",
+    )
+    r.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    r.add_argument("--quiet", action="store_true", help="no progress line")
+    g = r.add_argument_group("simulated sensors (--device virtual:MODEL)")
+    g.add_argument(
+        "--source", metavar="FILE", help="recording to play (default: a synthetic standing subject)"
+    )
+    g.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="inject faults: loss=P, corrupt=P, disconnect=S[+S], down=S, "
+        "burst=EVERY:STALL, late=MS, drift=PPM, seed=N (repeatable)",
+    )
+    g.add_argument("--seed", type=int, default=0, help="seed of the simulated sensor")
+    g.add_argument(
+        "--virtual-time", action="store_true", help="run on simulated time, as fast as possible"
+    )
+    r.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("replay", help="decode a capture again into a recording")
+    p.add_argument("capture", metavar="CAPTURE")
+    p.add_argument("--out", required=True, metavar="FILE", help="recording: .csv (CSV v1) or .bmr")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.set_defaults(func=cmd_replay)
+# ---------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------
 
@@ -216,6 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--to", dest="to_format", choices=("csv", "binary"))
     c.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     c.set_defaults(func=cmd_convert)
+
+    _add_stream_commands(sub)
     return p
 
 

@@ -500,8 +500,17 @@ class QualityReport:
         }
 
 
+#: Full-scale ranges of common MEMS accelerometers, in g.
+FULL_SCALES_G = (2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0, 100.0, 200.0, 400.0)
+
+
 def detect_clipping(
-    acc_mps2: ArrayLike, *, min_level_mps2: float = 1.5 * GRAVITY_MPS2, min_run: int = 2
+    acc_mps2: ArrayLike,
+    *,
+    min_level_mps2: float = 1.5 * GRAVITY_MPS2,
+    min_run: int = 3,
+    min_run_at_full_scale: int = 2,
+    full_scale_tolerance: float = 0.03,
 ) -> int:
     """Count samples stuck at an axis's extreme value (sensor saturation).
 
@@ -509,22 +518,29 @@ def detect_clipping(
     sign, the samples equal to that axis's extreme are counted when the extreme
     is at least ``min_level_mps2`` in magnitude (no body-worn sensor's range is
     below 2 g; a quiet signal's repeated maximum is not clipping) and the value
-    occurs in a run of at least ``min_run`` consecutive samples.
+    is held for ``min_run`` consecutive samples, or for ``min_run_at_full_scale``
+    when it lies within ``full_scale_tolerance`` of a common full-scale range
+    (:data:`FULL_SCALES_G`). Two equal samples at a smooth peak of a quantised
+    signal are common; three at an arbitrary level, or two at a full scale, are not.
     """
     acc = np.asarray(acc_mps2, dtype=np.float64)
     clipped = np.zeros(acc.shape[0], dtype=bool)
+    scales = np.asarray(FULL_SCALES_G) * GRAVITY_MPS2
     for col in acc.T:
         for extreme in (col.max(), col.min()):
-            if abs(extreme) < min_level_mps2:
+            level = abs(float(extreme))
+            if level < min_level_mps2:
                 continue
+            at_scale = bool(np.any(np.abs(level / scales - 1.0) <= full_scale_tolerance))
+            need = min_run_at_full_scale if at_scale else min_run
             at = col == extreme
-            if at.sum() < min_run:
+            if at.sum() < need:
                 continue
             # runs of consecutive samples at the extreme
             edges = np.diff(np.concatenate(([0], at.view(np.int8), [0])))
             starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
             for s, e in zip(starts, ends, strict=True):
-                if e - s >= min_run:
+                if e - s >= need:
                     clipped[s:e] = True
     return int(clipped.sum())
 
