@@ -26,56 +26,24 @@ INFO_SCHEMA = "balance_mon.info/1"
 AnalysisFn = Callable[[Recording], dict[str, Any]]
 
 
-def _sway(rec: Recording) -> dict[str, Any]:
-    from .analysis.sway import SWAY_KEYS, SwayAnalyzer
-
-    res = SwayAnalyzer().analyze_recording(rec).result()
-    metrics = {k: res.pop(k) for k in SWAY_KEYS}
-    return {"sway": metrics, "sway_info": res}
-
-
-def _reps(rec: Recording) -> dict[str, Any]:
-    from .analysis.reps import RepCounter
-
-    return {"reps": RepCounter().count_recording(rec).result()}
-
-
-#: Which analysis ``--test auto`` runs for a recording's ``test`` metadata.
-AUTO_TESTS = {
-    "sway": "sway",
-    "romberg": "sway",
-    "ctsib": "sway",
-    "stance": "sway",
-    "four-stage": "four-stage",
-    "chair-stand": "chair-stand",
-    "tug": "tug",
-    "sit-to-stand": "sit-to-stand",
-    "daily_living": "sit-to-stand",
-    "walk": "reps",
-    "reps": "reps",
-    "home-session": "reps",
-}
+from .analysis.registry import ANALYSES as _REGISTRY  # noqa: E402
+from .analysis.registry import AUTO_TESTS  # noqa: E402,F401  (used by tests)
+from .analysis.registry import _reps, _sway  # noqa: E402,F401
 
 
 def _auto(rec: Recording) -> dict[str, Any]:
-    """The analysis the recording's ``test`` metadata names; else transitions and reps."""
-    table = _analyses()
-    named = AUTO_TESTS.get(str(rec.metadata.get("test", "")).strip().lower().replace("_", "-"))
-    named = named or AUTO_TESTS.get(str(rec.metadata.get("test", "")).strip().lower())
-    chosen = [named] if named else ["sit-to-stand", "reps"]
-    out: dict[str, Any] = {}
-    ran = []
-    for name in chosen:
-        min_s, fn = table[name]
-        if fn is None or rec.duration_s < min_s:
-            continue
-        out.update(fn(rec))
-        ran.append(name)
-    if not ran and chosen != ["reps"]:
-        out.update(_reps(rec))
-        ran.append("reps")
-    out["auto"] = {"tests": ran, "from_metadata": named is not None}
-    return out
+    # register analyses added to this table (below) so that auto can use them
+    for name, (_, fn) in _analyses().items():
+        if fn is not None and name not in _REGISTRY and name != "auto":
+            _REGISTRY[name] = fn
+    return _REGISTRY["auto"](rec)
+
+
+def _four_stage(rec: Recording) -> dict[str, Any]:
+    from .analysis.balance import FourStageAnalyzer
+
+    res = FourStageAnalyzer().analyze_recording(rec).result()
+    return {"four_stage": res, "sway": dict(res["stances"][0]["sway"])}
 
 
 def _analyses() -> dict[str, tuple[float, AnalysisFn | None]]:
@@ -85,7 +53,7 @@ def _analyses() -> dict[str, tuple[float, AnalysisFn | None]]:
         "sit-to-stand": (2.0, None),
         "chair-stand": (25.0, None),
         "tug": (3.0, None),
-        "four-stage": (10.0, None),
+        "four-stage": (10.0, _four_stage),
         "auto": (2.0, _auto),
     }
 
