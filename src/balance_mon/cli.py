@@ -265,6 +265,19 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+async def _stop_on_sigterm(coro: Any) -> Any:
+    """Run ``coro``; SIGTERM cancels it like Ctrl-C does (the recording ends cleanly)."""
+    import asyncio
+    import contextlib
+    import signal
+
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError, ValueError):
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)  # type: ignore[union-attr]
+    return await coro
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -313,13 +326,13 @@ def cmd_record(args: argparse.Namespace) -> int:
     )
     try:
         if args.virtual_time:
-            result = run_virtual(session.run(args.duration))
+            result = run_virtual(_stop_on_sigterm(session.run(args.duration)))
         else:
-            result = asyncio.run(session.run(args.duration))
+            result = asyncio.run(_stop_on_sigterm(session.run(args.duration)))
     finally:
         progress.done()
     st = result.stats
-    how = "stopped by Ctrl-C" if result.interrupted else "done"
+    how = "stopped early (Ctrl-C or SIGTERM)" if result.interrupted else "done"
     print(
         f"{how}: wrote {result.out} ({st.samples} samples, {result.duration_s:.1f} s from "
         f"{result.device}; lost {st.lost_samples} samples ({100 * st.loss_fraction:.2f} %), "
