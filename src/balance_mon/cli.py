@@ -194,9 +194,9 @@ def _virtual_air(models: Sequence[str], args: argparse.Namespace) -> Any:
     """A simulated radio holding sensors of ``models`` (``--source``, ``--fault``, ``--seed``)."""
     from .devices.virtual import VirtualAir, load_source, make_peripheral, parse_faults
 
-    source = load_source(args.source) if getattr(args, "source", None) else None
-    faults = parse_faults(getattr(args, "fault", None) or [])
     seed = getattr(args, "seed", 0)
+    source = load_source(args.source, seed=seed) if getattr(args, "source", None) else None
+    faults = parse_faults(getattr(args, "fault", None) or [])
     return VirtualAir(
         [
             make_peripheral(m, source=source, faults=faults, seed=seed + i)
@@ -411,7 +411,10 @@ def _add_stream_commands(sub: Any) -> None:
     r.add_argument("--quiet", action="store_true", help="no progress line")
     g = r.add_argument_group("simulated sensors (--device virtual:MODEL)")
     g.add_argument(
-        "--source", metavar="FILE", help="recording to play (default: a synthetic standing subject)"
+        "--source",
+        metavar="FILE",
+        help="recording to play, or sim:STANCE (e.g. sim:tandem) for the simulator's quiet "
+        "standing (default: a synthetic standing signal)",
     )
     g.add_argument(
         "--fault",
@@ -432,6 +435,618 @@ def _add_stream_commands(sub: Any) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="recording: .csv (CSV v1) or .bmr")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.set_defaults(func=cmd_replay)
+
+
+# ---------------------------------------------------------------------------
+# patients, sessions, trends, reports, exports, recompute (docs/store.md, docs/reports.md)
+# ---------------------------------------------------------------------------
+
+
+def _store(args: argparse.Namespace, *, create: bool = False, check: bool = False) -> Any:
+    from .store import Store
+
+    return Store(args.db, create=create, check=check)
+
+
+def _write_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(_json_safe(obj), allow_nan=False) + "\n")
+
+
+def _patient_dict(p: Any) -> dict[str, Any]:
+    return {
+        "id": p.code,
+        "birth_year": p.birth_year,
+        "sex": p.sex,
+        "height_m": p.height_m,
+        "home_consent": p.home_consent,
+        "notes": p.notes,
+        "created_utc": p.created_utc,
+    }
+
+
+def cmd_patient_add(args: argparse.Namespace) -> int:
+    from .store.db import validate_patient
+
+    validate_patient(args.id, birth_year=args.birth_year, sex=args.sex, height_m=args.height)
+    with _store(args, create=True) as st:
+        p = st.add_patient(
+            args.id,
+            birth_year=args.birth_year,
+            sex=args.sex,
+            height_m=args.height,
+            notes=args.notes or "",
+            home_consent=args.home_consent,
+        )
+        print(f"added patient {p.code} to {st.path}", file=sys.stderr)
+    return 0
+
+
+def cmd_patient_list(args: argparse.Namespace) -> int:
+    with _store(args) as st:
+        rows = []
+        for p in st.patients():
+            sessions = st.sessions(p)
+            d = _patient_dict(p)
+            d.pop("notes")
+            d["sessions"] = len(sessions)
+            d["last_session"] = sessions[-1].started if sessions else None
+            d["flags"] = len(st.flags(p))
+            rows.append(d)
+    if args.json:
+        _write_json({"schema": "balance_mon.patients/1", "patients": rows})
+        return 0
+    if not rows:
+        print("no patients yet; add one with 'balance-mon patient add ID'", file=sys.stderr)
+    for r in rows:
+        print(
+            f"{r['id']:<16} {r['sex'] or '-':<7} {r['birth_year'] or '-':<5} "
+            f"{r['sessions']:>3} sessions  last {(r['last_session'] or '-')[:10]:<10}  "
+            f"{r['flags']} flags{'  home' if r['home_consent'] else ''}"
+        )
+    return 0
+
+
+def cmd_patient_show(args: argparse.Namespace) -> int:
+    with _store(args) as st:
+        p = st.patient(args.id)
+        out = _patient_dict(p)
+        out["sessions"] = []
+        for s in st.sessions(p):
+            trials = st.trials(s)
+            out["sessions"].append(
+                {
+                    "session": s.id,
+                    "started": s.started,
+                    "setting": s.setting,
+                    "device": s.device,
+                    "operator": s.operator,
+                    "status": s.status,
+                    "trials": [
+                        {
+                            "trial": t.id,
+                            "protocol": t.protocol,
+                            "condition": t.condition,
+                            "attempt": t.attempt,
+                            "valid": t.valid,
+                            "invalid_reason": t.invalid_reason,
+                            "results": {r.metric: r.value for r in st.results(t)},
+                        }
+                        for t in trials
+                    ],
+                }
+            )
+        from .store.trends import flag_dict
+
+        out["flags"] = [flag_dict(f) for f in st.flags(p)]
+    if args.json:
+        _write_json({"schema": "balance_mon.patient/1", **out})
+        return 0
+    print(
+        f"patient {out['id']}: sex {out['sex'] or '-'}, born {out['birth_year'] or '-'}, "
+        f"height {out['height_m'] or '-'} m, home monitoring "
+        f"{'consented' if out['home_consent'] else 'not consented'}"
+    )
+    if out["notes"]:
+        print(f"notes: {out['notes']}")
+    for s in out["sessions"]:
+        valid = sum(t["valid"] for t in s["trials"])
+        print(
+            f"  session {s['session']:>4}  {s['started'].replace('T', ' '):<19} {s['setting']:<6} "
+            f"{len(s['trials'])} trials ({valid} valid)"
+            + ("" if s["status"] == "complete" else "  INCOMPLETE")
+        )
+    for f in out["flags"]:
+        print(f"  FLAG [{f['kind']}] {f['reason']}")
+    return 0
+
+
+def _print_flags(flags: Sequence[dict[str, Any]]) -> None:
+    for f in flags:
+        print(f"  FLAG [{f['kind']}] {f['reason']}", file=sys.stderr)
+
+
+def cmd_session_import(args: argparse.Namespace) -> int:
+    from .store import plan_import, run_import
+    from .store.importer import check_patient_input
+
+    with _store(args, check=True) as st:
+        patient = st.patient(args.patient)
+        check_patient_input(patient, args.setting)
+        items = plan_import(
+            st,
+            patient,
+            args.files,
+            protocol=args.protocol,
+            condition=args.condition,
+            date=args.date,
+        )
+
+        def progress(item: Any, trial: Any) -> None:
+            if trial is None:
+                print(
+                    f"skipped {item.path.name}: already stored (trial {item.duplicate_of.id})",
+                    file=sys.stderr,
+                )
+                return
+            state = "valid" if trial.valid else f"INVALID ({trial.invalid_reason})"
+            print(
+                f"stored trial {trial.id}: {item.started[:10]} {trial.protocol} "
+                f"{trial.condition} from {item.path.name}, {state}",
+                file=sys.stderr,
+            )
+
+        summary = run_import(
+            st,
+            patient,
+            items,
+            setting=args.setting,
+            device=args.device or "",
+            operator=args.operator or "",
+            on_trial=progress,
+        )
+        cutoffs = [
+            f
+            for f in st.flags(patient)
+            if f.kind == "cutoff" and f.trial_id in {t.id for t in summary.trials}
+        ]
+    flags = [
+        {"kind": f.kind, "reason": f.reason, "measure": f.measure, "session_id": f.session_id}
+        for f in cutoffs
+    ] + [{k: f.get(k) for k in ("kind", "reason", "measure", "session_id")} for f in summary.flags]
+    if args.json:
+        _write_json(
+            {
+                "schema": "balance_mon.import/1",
+                "patient": patient.code,
+                "sessions": sorted({s.id for s in summary.sessions}),
+                "trials": [t.id for t in summary.trials],
+                "invalid_trials": [t.id for t in summary.trials if not t.valid],
+                "skipped": [str(p) for p, _ in summary.skipped],
+                "flags": flags,
+            }
+        )
+    print(
+        f"imported {len(summary.trials)} trial{'s' if len(summary.trials) != 1 else ''} in "
+        f"{len({s.id for s in summary.sessions})} session(s) for {patient.code}"
+        + (f"; {len(summary.skipped)} already stored" if summary.skipped else "")
+        + f"; {len(flags)} flag{'s' if len(flags) != 1 else ''}",
+        file=sys.stderr,
+    )
+    _print_flags(flags)
+    return 0
+
+
+#: Recording time per trial of ``session run`` when the protocol does not say, s.
+_RUN_SECONDS = {
+    "steadi_four_stage": 12.0,
+    "chair_stand_30s": 32.0,
+    "tug": 30.0,
+    "romberg": 32.0,
+    "ctsib_m": 32.0,
+    "single_leg_stance": 32.0,
+    "sway": 32.0,
+    "sit_to_stand": 30.0,
+    "reps": 60.0,
+}
+
+
+def _run_steps(protocol: str, condition: str) -> list[tuple[str, str, float | None]]:
+    """(kind, text, seconds) of one trial from balance_mon.protocols when it knows the
+    protocol, else a generic position - countdown - perform sequence."""
+    try:
+        from .protocols.library import get_protocol as lib_protocol
+
+        p = lib_protocol(protocol)
+        cond = next((c for c in p.conditions if c.name == condition), p.conditions[0])
+        return [
+            (
+                s.kind,
+                s.instruction.replace("{instruction}", cond.instruction).replace(
+                    "{title}", cond.title
+                ),
+                s.duration_s,
+            )
+            for s in p.trial_steps
+        ]
+    except Exception:  # the library is optional for the guided flow
+        return [
+            ("position", f"Get into position for {protocol} ({condition or 'standard'}).", None),
+            ("countdown", "Ready...", 3.0),
+            ("perform", "Go.", None),
+        ]
+
+
+def cmd_session_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import tempfile
+    import time
+
+    from .devices.clock import run_virtual
+    from .devices.models import MODELS, StreamSettings
+    from .devices.session import StreamSession
+    from .io import load_recording
+    from .store import refresh_flags
+    from .store import scoring as sc
+    from .store.importer import check_patient_input, store_trial
+
+    proto = sc.get_protocol(args.protocol)
+    if args.condition:
+        conditions = [sc.resolve_condition(proto, args.condition)]
+    elif proto.conditions is None:
+        conditions = [proto.default_condition]
+    else:
+        conditions = [c for c in proto.conditions if c != "whole"]
+    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
+        raise BalanceMonError(
+            f"--duration must be a positive number of seconds, got {args.duration}"
+        )
+    seconds = args.duration or _RUN_SECONDS.get(proto.name, 30.0)
+    device = args.device
+    simulated = device.lower().startswith("virtual:")
+    if not simulated and (args.source or args.virtual_time):
+        raise BalanceMonError(
+            "--source and --virtual-time only apply to simulated sensors "
+            f"(--device virtual:MODEL, MODEL one of {', '.join(MODELS)})"
+        )
+    with _store(args, check=True) as st:
+        patient = st.patient(args.patient)
+        check_patient_input(patient, args.setting)
+        session = None
+        stored = []
+        with tempfile.TemporaryDirectory(prefix="balance_mon_run_") as tmp:
+            for k, cond in enumerate(conditions):
+                print(f"\n== {proto.title}: {cond or 'standard'} ({k + 1}/{len(conditions)})")
+                for kind, text, _secs in _run_steps(proto.name, cond):
+                    if kind == "perform":
+                        break
+                    print(f"[{kind}] {text}")
+                    if kind == "countdown":
+                        for i in range(int(args.countdown), 0, -1):
+                            print(f"  {i}...", flush=True)
+                            if not args.virtual_time:
+                                time.sleep(1.0)
+                    elif not args.yes:
+                        input("  press Enter when ready ")
+                print(f"[perform] recording {seconds:g} s - GO", flush=True)
+                out = Path(tmp) / f"trial{k}.bmr"
+                kwargs: dict[str, Any] = {}
+                target = device
+                if simulated:
+                    model = device.split(":", 1)[1].strip().lower()
+                    air = _virtual_air([model], args)
+                    peripheral = next(iter(air.peripherals.values()))
+                    target = peripheral.name
+                    kwargs.update(
+                        scanner_backend=air.scanner_backend,
+                        client_backend=air.client_backend,
+                        simulated=f"virtual:{model}"
+                        + (f" source: {Path(args.source).name}" if args.source else ""),
+                    )
+                rec_session = StreamSession(
+                    target,
+                    out,
+                    settings=StreamSettings(),
+                    placement=args.placement,
+                    scan_timeout_s=args.scan_timeout,
+                    **kwargs,
+                )
+                if args.virtual_time:
+                    result = run_virtual(rec_session.run(seconds))
+                else:
+                    result = asyncio.run(rec_session.run(seconds))
+                rec = load_recording(result.out)
+                sc.check_duration(rec, proto)
+                if session is None:
+                    session = st.add_session(
+                        patient,
+                        setting=args.setting,
+                        started=args.date,
+                        device=str(rec.metadata.get("device", device)),
+                        operator=args.operator or "",
+                    )
+                trial = store_trial(
+                    st,
+                    session,
+                    rec,
+                    protocol=proto.name,
+                    condition=cond,
+                    age=patient.age_in(session.date.year),
+                    sex=patient.sex,
+                    source=f"session run {device}",
+                )
+                stored.append(trial)
+                values = ", ".join(
+                    f"{r.metric} {r.value:.3g}"
+                    for r in st.results(trial)
+                    if r.metric in proto.primary and r.value is not None
+                )
+                state = "valid" if trial.valid else f"INVALID ({trial.invalid_reason})"
+                print(f"stored trial {trial.id}: {values or 'no value'} - {state}", flush=True)
+                if (
+                    proto.name == "steadi_four_stage"
+                    and trial.valid
+                    and (
+                        next((r.value for r in st.results(trial) if r.metric == "hold_s"), 10.0)
+                        or 0.0
+                    )
+                    < 9.7
+                ):
+                    print("stance not held 10 s: the test stops here (STEADI)")
+                    break
+        if session is not None:
+            st.complete_session(session.id)
+            trend = refresh_flags(st, patient)
+            cut = [
+                {"kind": f.kind, "reason": f.reason}
+                for f in st.flags(patient)
+                if f.kind == "cutoff" and f.session_id == session.id
+            ]
+            _print_flags(cut + [f for f in trend if f.get("session_id") == session.id])
+            print(f"session {session.id}: {len(stored)} trial(s) stored for {patient.code}")
+    return 0
+
+
+def cmd_trends(args: argparse.Namespace) -> int:
+    from .store.trends import flag_dict, trends
+
+    with _store(args) as st:
+        p = st.patient(args.patient)
+        items = trends(st, p, primary_only=not args.all)
+        flags = [flag_dict(f) for f in st.flags(p)]
+    if args.json:
+        _write_json(
+            {
+                "schema": "balance_mon.trends/1",
+                "patient": p.code,
+                "measures": [t.as_dict() for t in items],
+                "flags": flags,
+            }
+        )
+        return 0
+    for t in items:
+        first, last = t.points[0], t.points[-1]
+        mdc = f", MDC95 {t.mdc:g}" if t.mdc is not None else ""
+        print(
+            f"{t.label} [{t.setting} {t.protocol} {t.condition}]: {len(t.points)} sessions, "
+            f"{first.value:.3g} ({first.date[:10]}) -> {last.value:.3g} ({last.date[:10]}) "
+            f"{t.unit}{mdc}{'  FLAGGED' if t.flags else ''}"
+        )
+    for f in flags:
+        print(f"FLAG [{f['kind']}] {f['reason']}")
+    return 0
+
+
+def _output_path(path: str, force: bool) -> Path:
+    out = Path(path)
+    if out.exists() and not force:
+        raise BalanceMonError(f"{out}: already exists; use --force to overwrite it")
+    if not out.parent.is_dir():
+        raise BalanceMonError(f"{out.parent}: no such folder")
+    return out
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from .report.pdf import longitudinal_report, session_report
+
+    out = _output_path(args.out, args.force)
+    with _store(args) as st:
+        p = st.patient(args.patient)
+        fd, tmp = tempfile.mkstemp(suffix=".pdf", dir=out.parent, prefix=".report-")
+        os.close(fd)
+        try:
+            if args.session is not None:
+                session_report(st, p, st.session(args.session), tmp)
+            else:
+                longitudinal_report(st, p, tmp)
+            os.replace(tmp, out)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .report import fhir_bundle, result_rows, to_csv
+
+    out = _output_path(args.out, args.force) if args.out else None
+    with _store(args) as st:
+        p = st.patient(args.patient)
+        if args.session is not None and st.session(args.session).patient_id != p.id:
+            raise BalanceMonError(f"session {args.session} is not a session of {p.code}")
+        if args.format == "csv":
+            text = to_csv(result_rows(st, p, deidentify=args.deidentify, session_id=args.session))
+        else:
+            bundle = fhir_bundle(st, p, deidentify=args.deidentify, session_id=args.session)
+            text = json.dumps(bundle, indent=1, allow_nan=False) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_recompute(args: argparse.Namespace) -> int:
+    from .store import recompute
+
+    with _store(args, check=True) as st:
+        patient = st.patient(args.patient) if args.patient else None
+        changes = recompute(st, patient=patient, apply=not args.dry_run)
+    changed = [c for c in changes if c.changed]
+    if args.json:
+        _write_json(
+            {
+                "schema": "balance_mon.recompute/1",
+                "applied": not args.dry_run,
+                "trials": len(changes),
+                "changed": [
+                    {
+                        "trial": c.trial.id,
+                        "patient": c.patient,
+                        "protocol": c.trial.protocol,
+                        "condition": c.trial.condition,
+                        "validity": list(c.validity) if c.validity else None,
+                        "changes": [x.as_dict() for x in c.changes],
+                    }
+                    for c in changed
+                ],
+            }
+        )
+        return 0
+    for c in changed:
+        print(f"trial {c.trial.id} ({c.patient} {c.trial.protocol} {c.trial.condition}):")
+        if c.validity:
+            print(f"  valid {c.validity[0]} -> {c.validity[1]}")
+        for x in c.changes:
+            old = "-" if x.old_value is None else f"{x.old_value:.6g}"
+            new = "-" if x.new_value is None else f"{x.new_value:.6g}"
+            alg = (
+                ""
+                if x.old_algorithm == x.new_algorithm
+                else (f"  [{x.old_algorithm or '-'} -> {x.new_algorithm or '-'}]")
+            )
+            print(f"  {x.metric}: {old} -> {new}{alg}")
+    what = "would change" if args.dry_run else "changed"
+    print(f"{len(changes)} trials recomputed, {len(changed)} {what}", file=sys.stderr)
+    return 0
+
+
+def _add_store_commands(sub: Any) -> None:
+    from .consts import PLACEMENTS
+
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument(
+        "--db",
+        metavar="PATH",
+        help="database file (default: $BALANCE_MON_DB, else balance_mon.sqlite3 in the "
+        "user data folder)",
+    )
+
+    pa = sub.add_parser("patient", help="add, list and show patients")
+    psub = pa.add_subparsers(dest="patient_command", metavar="ACTION", parser_class=_Parser)
+    psub.required = True
+    a = psub.add_parser("add", parents=[db], help="add a patient (pseudonymous id, no names)")
+    a.add_argument("id", metavar="ID", help="pseudonymous id, e.g. P001")
+    a.add_argument("--birth-year", type=int, metavar="YYYY")
+    a.add_argument("--sex", choices=("female", "male", "other"))
+    a.add_argument("--height", type=float, metavar="M", help="height in metres")
+    a.add_argument("--notes", metavar="TEXT", help="free-text notes (never exported)")
+    a.add_argument(
+        "--home-consent", action="store_true", help="the patient consented to home monitoring"
+    )
+    a.set_defaults(func=cmd_patient_add)
+    li = psub.add_parser("list", parents=[db], help="list patients")
+    li.add_argument("--json", action="store_true")
+    li.set_defaults(func=cmd_patient_list)
+    sh = psub.add_parser("show", parents=[db], help="show a patient's sessions and flags")
+    sh.add_argument("id", metavar="ID")
+    sh.add_argument("--json", action="store_true")
+    sh.set_defaults(func=cmd_patient_show)
+
+    se = sub.add_parser("session", help="import or run test sessions")
+    ssub = se.add_subparsers(dest="session_command", metavar="ACTION", parser_class=_Parser)
+    ssub.required = True
+    im = ssub.add_parser(
+        "import", parents=[db], help="store recordings (files or folders) as scored trials"
+    )
+    im.add_argument("files", nargs="+", metavar="FILE", help="recordings or folders of them")
+    im.add_argument("--patient", required=True, metavar="ID")
+    im.add_argument(
+        "--protocol",
+        required=True,
+        metavar="NAME",
+        help="protocol (steadi_four_stage, chair_stand_30s, tug, romberg, ctsib_m, "
+        "single_leg_stance, sway, sit_to_stand, reps), or auto: from each file's metadata",
+    )
+    im.add_argument("--condition", metavar="C", help="condition (default: from the metadata)")
+    im.add_argument("--setting", choices=("clinic", "home"), default="clinic")
+    im.add_argument(
+        "--date", metavar="DATE", help="YYYY-MM-DD[THH:MM] (default: from the metadata or name)"
+    )
+    im.add_argument("--device", metavar="TEXT", help="device (default: from the metadata)")
+    im.add_argument("--operator", metavar="NAME")
+    im.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    im.set_defaults(func=cmd_session_import)
+
+    ru = ssub.add_parser(
+        "run", parents=[db], help="guided test: steps, countdowns, recording, scoring, storing"
+    )
+    ru.add_argument("--patient", required=True, metavar="ID")
+    ru.add_argument("--protocol", required=True, metavar="NAME")
+    ru.add_argument("--condition", metavar="C", help="one condition (default: all, in order)")
+    ru.add_argument(
+        "--device", required=True, metavar="DEV", help="sensor address or name, or virtual:MODEL"
+    )
+    ru.add_argument("--duration", type=float, metavar="S", help="seconds recorded per trial")
+    ru.add_argument("--setting", choices=("clinic", "home"), default="clinic")
+    ru.add_argument("--date", metavar="DATE", help="session date-time (default: now)")
+    ru.add_argument("--operator", metavar="NAME")
+    ru.add_argument("--placement", choices=PLACEMENTS, default="lower_back")
+    ru.add_argument("--countdown", type=int, default=3, metavar="N", help="countdown seconds")
+    ru.add_argument("--yes", action="store_true", help="do not wait for Enter between steps")
+    ru.add_argument("--scan-timeout", type=float, default=10.0, metavar="S")
+    g = ru.add_argument_group("simulated sensors (--device virtual:MODEL)")
+    g.add_argument("--source", metavar="FILE", help="recording the simulated sensor plays")
+    g.add_argument("--fault", action="append", default=[], metavar="K=V")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--virtual-time", action="store_true", help="run as fast as possible")
+    ru.set_defaults(func=cmd_session_run)
+
+    tr = sub.add_parser("trends", parents=[db], help="a patient's measures over time and flags")
+    tr.add_argument("patient", metavar="PATIENT")
+    tr.add_argument("--json", action="store_true")
+    tr.add_argument("--all", action="store_true", help="every measure, not only the headline ones")
+    tr.set_defaults(func=cmd_trends)
+
+    rp = sub.add_parser("report", parents=[db], help="PDF report: a session or the whole history")
+    rp.add_argument("patient", metavar="PATIENT")
+    rp.add_argument("--session", type=int, metavar="ID", help="one session (default: longitudinal)")
+    rp.add_argument("--out", required=True, metavar="FILE.pdf")
+    rp.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    rp.set_defaults(func=cmd_report)
+
+    ex = sub.add_parser("export", parents=[db], help="export results as CSV or FHIR R4 JSON")
+    ex.add_argument("patient", metavar="PATIENT")
+    ex.add_argument("--format", required=True, choices=("csv", "fhir"))
+    ex.add_argument("--deidentify", action="store_true", help="hashed id, shifted dates, no notes")
+    ex.add_argument("--session", type=int, metavar="ID", help="one session only")
+    ex.add_argument("--out", metavar="FILE", help="output file (default: stdout)")
+    ex.add_argument("--force", action="store_true")
+    ex.set_defaults(func=cmd_export)
+
+    rc = sub.add_parser(
+        "recompute", parents=[db], help="re-run today's algorithms on the stored raw data"
+    )
+    rc.add_argument("--patient", metavar="ID")
+    rc.add_argument("--dry-run", action="store_true", help="show what would change, store nothing")
+    rc.add_argument("--json", action="store_true")
+    rc.set_defaults(func=cmd_recompute)
+
+
 # ---------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------
@@ -471,6 +1086,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_convert)
 
     _add_stream_commands(sub)
+    _add_store_commands(sub)
     return p
 
 
