@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from balance_mon.cli import AUTO_TESTS, main
+from balance_mon.analysis.registry import AUTO_TESTS
+from balance_mon.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = sorted((ROOT / "sample_data").rglob("*.csv"))

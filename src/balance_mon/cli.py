@@ -21,41 +21,14 @@ from .recording import QualityReport, Recording, quality_report
 SCHEMA = "balance_mon.analysis/1"
 INFO_SCHEMA = "balance_mon.info/1"
 
-#: Analyses of ``analyze --test``: minimum duration (s) and the function that
-#: fills the JSON (None until the analysis exists in this version).
 AnalysisFn = Callable[[Recording], dict[str, Any]]
 
 
-from .analysis.registry import ANALYSES as _REGISTRY  # noqa: E402
-from .analysis.registry import AUTO_TESTS  # noqa: E402,F401  (used by tests)
-from .analysis.registry import _reps, _sway  # noqa: E402,F401
-
-
-def _auto(rec: Recording) -> dict[str, Any]:
-    # register analyses added to this table (below) so that auto can use them
-    for name, (_, fn) in _analyses().items():
-        if fn is not None and name not in _REGISTRY and name != "auto":
-            _REGISTRY[name] = fn
-    return _REGISTRY["auto"](rec)
-
-
-def _four_stage(rec: Recording) -> dict[str, Any]:
-    from .analysis.balance import FourStageAnalyzer
-
-    res = FourStageAnalyzer().analyze_recording(rec).result()
-    return {"four_stage": res, "sway": dict(res["stances"][0]["sway"])}
-
-
 def _analyses() -> dict[str, tuple[float, AnalysisFn | None]]:
-    return {
-        "sway": (5.0, _sway),
-        "reps": (2.0, _reps),
-        "sit-to-stand": (2.0, None),
-        "chair-stand": (25.0, None),
-        "tug": (3.0, None),
-        "four-stage": (10.0, _four_stage),
-        "auto": (2.0, _auto),
-    }
+    """Analyses of ``analyze --test``: minimum duration (s) and the function."""
+    from .analysis.registry import ANALYSES, MIN_DURATION_S
+
+    return {name: (MIN_DURATION_S[name], ANALYSES.get(name)) for name in MIN_DURATION_S}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -1048,6 +1021,97 @@ def _add_store_commands(sub: Any) -> None:
 
 
 # ---------------------------------------------------------------------------
+# the desktop program: gui and demo (balance_mon.app, docs/gui.md)
+# ---------------------------------------------------------------------------
+
+
+def _launch_options(args: argparse.Namespace, *, demo: bool) -> Any:
+    from .app.launch import LaunchOptions
+
+    return LaunchOptions(
+        demo=demo,
+        mode=args.mode,
+        quit_after_s=args.quit_after,
+        screenshot=args.screenshot,
+        db=getattr(args, "db", None),
+        data_dir=args.data_dir,
+        speed=getattr(args, "speed", 1.0),
+        speech=not args.no_speech,
+        device=getattr(args, "device", "polar-h10"),
+        at_risk=getattr(args, "at_risk", False),
+        show_fps=args.fps,
+        page=args.page,
+    )
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from .app.launch import run
+
+    return run(_launch_options(args, demo=False))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .app.launch import run
+
+    if not (math.isfinite(args.speed) and 0.1 <= args.speed <= 50):
+        raise BalanceMonError(f"--speed must be between 0.1 and 50, got {args.speed}")
+    return run(_launch_options(args, demo=True))
+
+
+def _add_gui_commands(sub: Any) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--mode",
+        choices=("therapist", "home"),
+        default="therapist",
+        help="start in the therapist's screens (default) or the patient's home mode",
+    )
+    common.add_argument(
+        "--quit-after", type=float, metavar="S", help="quit after S seconds (automatic checks)"
+    )
+    common.add_argument(
+        "--screenshot", metavar="FILE.png", help="save the window to FILE.png just before quitting"
+    )
+    common.add_argument(
+        "--data-dir", metavar="DIR", help="folder for the database and the stream recordings"
+    )
+    common.add_argument("--no-speech", action="store_true", help="no spoken cues (text only)")
+    common.add_argument(
+        "--fps", action="store_true", help="show the frame-rate and latency readout (F12)"
+    )
+    common.add_argument(
+        "--page",
+        choices=("patients", "sensor", "live", "test", "results", "history"),
+        help="therapist page to open first",
+    )
+    g = sub.add_parser(
+        "gui", parents=[common], help="start the desktop program for Bluetooth sensors"
+    )
+    g.add_argument("--db", metavar="FILE", help="patient database (default: the user data folder)")
+    g.set_defaults(func=cmd_gui)
+    d = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="start the desktop program with a simulated sensor streaming sample sessions",
+    )
+    d.add_argument(
+        "--device",
+        choices=("polar-h10", "reference", "witmotion"),
+        default="polar-h10",
+        help="simulated sensor model (default polar-h10)",
+    )
+    d.add_argument(
+        "--at-risk",
+        action="store_true",
+        help="the simulated patient loses balance in tandem stance",
+    )
+    d.add_argument(
+        "--speed", type=float, default=1.0, metavar="X", help="run simulated time X times faster"
+    )
+    d.set_defaults(func=cmd_demo)
+
+
+# ---------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------
 
@@ -1087,6 +1151,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_stream_commands(sub)
     _add_store_commands(sub)
+    _add_gui_commands(sub)
     return p
 
 

@@ -1,4 +1,4 @@
-"""The analyses by name, as used by ``balance-mon analyze --test NAME``, the protocols and the store.
+"""Analyses by name, for `balance-mon analyze --test NAME`, the protocols and the store.
 
 :func:`run_analysis` runs one analysis on a recording and returns the JSON
 blocks it contributes (``{"sway": {...}}``, ``{"reps": {...}}``, ...). Every
@@ -31,6 +31,31 @@ def _reps(rec: Recording) -> dict[str, Any]:
     from .reps import RepCounter
 
     return {"reps": RepCounter().count_recording(rec).result()}
+
+
+def _four_stage(rec: Recording) -> dict[str, Any]:
+    from .balance import FourStageAnalyzer
+
+    res = FourStageAnalyzer().analyze_recording(rec).result()
+    return {"four_stage": res, "sway": dict(res["stances"][0]["sway"])}
+
+
+def _sit_to_stand(rec: Recording) -> dict[str, Any]:
+    from .transitions import TransitionDetector
+
+    return TransitionDetector().detect_recording(rec).result()
+
+
+def _chair_stand(rec: Recording) -> dict[str, Any]:
+    from .chair_stand import ChairStandTest
+
+    return {"chair_stand": ChairStandTest().analyze_recording(rec).result()}
+
+
+def _tug(rec: Recording) -> dict[str, Any]:
+    from .tug import TugAnalyzer
+
+    return {"tug": TugAnalyzer().analyze_recording(rec).result()}
 
 
 #: Which analysis ``auto`` runs for a recording's ``test`` metadata.
@@ -81,8 +106,16 @@ MIN_DURATION_S: dict[str, float] = {
     "auto": 2.0,
 }
 
-#: Analyses available in this version (others are added as they are built).
-ANALYSES: dict[str, AnalysisFn] = {"sway": _sway, "reps": _reps, "auto": _auto}
+#: Analyses available in this version.
+ANALYSES: dict[str, AnalysisFn] = {
+    "sway": _sway,
+    "reps": _reps,
+    "sit-to-stand": _sit_to_stand,
+    "chair-stand": _chair_stand,
+    "tug": _tug,
+    "four-stage": _four_stage,
+    "auto": _auto,
+}
 
 
 def run_analysis(name: str, rec: Recording) -> dict[str, Any]:
