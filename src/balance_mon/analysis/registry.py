@@ -58,6 +58,18 @@ def _tug(rec: Recording) -> dict[str, Any]:
     return {"tug": TugAnalyzer().analyze_recording(rec).result()}
 
 
+def _posture(rec: Recording) -> dict[str, Any]:
+    from .posture import TrunkPosture
+
+    return {"posture": TrunkPosture().analyze_recording(rec).result()}
+
+
+def _loading(rec: Recording) -> dict[str, Any]:
+    from .loading import ImpactLoading
+
+    return {"loading": ImpactLoading().analyze_recording(rec).result()}
+
+
 #: Which analysis ``auto`` runs for a recording's ``test`` metadata.
 AUTO_TESTS = {
     "sway": "sway",
@@ -103,6 +115,8 @@ MIN_DURATION_S: dict[str, float] = {
     "chair-stand": 25.0,
     "tug": 3.0,
     "four-stage": 10.0,
+    "posture": 2.0,
+    "loading": 2.0,
     "auto": 2.0,
 }
 
@@ -114,6 +128,8 @@ ANALYSES: dict[str, AnalysisFn] = {
     "chair-stand": _chair_stand,
     "tug": _tug,
     "four-stage": _four_stage,
+    "posture": _posture,
+    "loading": _loading,
     "auto": _auto,
 }
 

@@ -421,6 +421,8 @@ def longitudinal_report(
         color=GREY,
     )
 
+    _weekly_dose_section(doc, store, patient)
+
     charts = [t for t in main if len(t.points) >= 2][:max_charts]
     if charts:
         doc.heading("Trends")
@@ -435,6 +437,43 @@ def longitudinal_report(
                 doc.y -= h + 8
     doc.save()
     return out
+
+
+def _weekly_dose_section(doc: _Doc, store: Store, patient: Patient) -> None:
+    """The latest week's exercise dose against the osteoporosis guidelines (docs/bone.md)."""
+    from ..store.dose import patient_weekly_dose
+
+    week = patient_weekly_dose(store, patient)
+    if week is None:
+        return
+    doc.heading(
+        f"Weekly exercise dose ({week.week_start.isoformat()} to {week.week_end.isoformat()})"
+    )
+    rows = [
+        [
+            c.title,
+            c.amount_text,
+            str(c.sessions),
+            c.target_text,
+            "met" if c.met else f"{100 * c.fraction:.0f} % of the dose",
+        ]
+        for c in week.categories
+    ]
+    doc.table(
+        ["Activity", "This week", "Sessions", "Guideline", "Status"],
+        rows,
+        [90, 60, 40, 150, 70],
+        red_rows=[not c.met for c in week.categories],
+    )
+    doc.para(week.therapist_text, size=7.5)
+    doc.para("For the patient: " + week.patient_text, size=7.5)
+    doc.para(
+        "Guidelines: Too Fit To Fracture (Giangregorio et al. 2014) and Osteoporosis Canada "
+        "2023; Strong, Steady and Straight (Brooke-Wavell et al. 2022). Only exercise "
+        "recorded with the sensor is counted.",
+        size=7,
+        color=GREY,
+    )
 
 
 def _trend(doc: _Doc, t: MeasureTrend, box: Box) -> None:

@@ -9,11 +9,24 @@
   changes that exceed the MDC with a confidence interval excluding zero.
 - :data:`MEASURES` / :func:`measure_info`: unit, direction of worse, MDC,
   ICC and practice effect of each measure, with sources.
+- :func:`weekly_dose`: a week's strength, balance, posture and aerobic
+  activity against the osteoporosis exercise guidelines (:mod:`.dose`).
 
 Every :class:`Flag` explains itself in one sentence (``flag.message``).
 See docs/risk.md.
 """
 
+from .dose import (
+    CATEGORIES,
+    GUIDELINES,
+    Activity,
+    CategoryDose,
+    Guideline,
+    WeeklyDose,
+    category_of,
+    week_start,
+    weekly_dose,
+)
 from .flags import CUTOFF_CODES, Flag, session_flags
 from .measures import MEASURES, MeasureInfo, RiskError, measure_info
 from .trend import (
@@ -28,19 +41,28 @@ from .trend import (
 )
 
 __all__ = [
+    "CATEGORIES",
     "CUTOFF_CODES",
+    "GUIDELINES",
     "MEASURES",
     "SETTINGS",
+    "Activity",
+    "CategoryDose",
     "Flag",
+    "Guideline",
     "MeasureInfo",
     "Point",
     "RiskError",
     "SessionValue",
     "TrendResult",
+    "WeeklyDose",
+    "category_of",
     "mdc95_from_sem",
     "measure_info",
     "sem_from_icc",
     "session_flags",
     "trend",
     "trend_by_setting",
+    "week_start",
+    "weekly_dose",
 ]

@@ -19,6 +19,14 @@ Example::
 """
 
 from ._body import Subject
+from ._bone import (
+    IMPACT_ACTIVITIES,
+    LIFT_STYLES,
+    SPINE_STYLES,
+    simulate_bends,
+    simulate_impacts,
+    simulate_lifts,
+)
 from ._exercise import EXERCISES, simulate_exercise_set, simulate_home_session
 from ._history import HISTORY_TESTS, HistorySession, SimHistory, simulate_history
 from ._result import SIM_VERSION, SimResult
@@ -41,21 +49,27 @@ __all__ = [
     "EXERCISES",
     "FOUR_STAGE",
     "HISTORY_TESTS",
+    "IMPACT_ACTIVITIES",
+    "LIFT_STYLES",
     "LOSS_DIRECTIONS",
     "SIM_PLACEMENTS",
     "SIM_VERSION",
+    "SPINE_STYLES",
     "STANCES",
     "HistorySession",
     "SensorSpec",
     "SimHistory",
     "SimResult",
     "Subject",
+    "simulate_bends",
     "simulate_chair_stand",
     "simulate_ctsib",
     "simulate_exercise_set",
     "simulate_four_stage",
     "simulate_history",
     "simulate_home_session",
+    "simulate_impacts",
+    "simulate_lifts",
     "simulate_romberg",
     "simulate_sit_to_stand",
     "simulate_stance",

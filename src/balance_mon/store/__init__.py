@@ -8,7 +8,9 @@ See docs/store.md. The main entry points:
 - :func:`recompute`: today's algorithms on the stored raw data;
 - :func:`series` / :func:`refresh_flags` / :func:`trends`: measure series, their
   flags and chart data;
-- :mod:`.scoring`: the adapter to ``protocols`` and ``risk``.
+- :mod:`.scoring`: the adapter to ``protocols`` and ``risk``;
+- :func:`patient_weekly_dose`: the week's exercise dose against the
+  osteoporosis guidelines (:mod:`.dose`).
 """
 
 from .db import (
@@ -23,6 +25,7 @@ from .db import (
     Trial,
     default_db_path,
 )
+from .dose import patient_activities, patient_weekly_dose
 from .importer import ImportItem, ImportSummary, plan_import, refresh_flags, run_import, series
 from .recompute import Change, TrialChanges, recompute
 from .trends import MeasureTrend, trends
@@ -43,6 +46,8 @@ __all__ = [
     "Trial",
     "TrialChanges",
     "default_db_path",
+    "patient_activities",
+    "patient_weekly_dose",
     "plan_import",
     "recompute",
     "refresh_flags",

@@ -1,0 +1,639 @@
+"""Impact loading of the skeleton from one hip or lower-back accelerometer.
+
+Bone responds to the magnitude and rate of the loads it sees, not to energy
+expenditure: hip-worn accelerometry in premenopausal women tied bone gains at
+the hip to impacts above about 4 g (or a slope above 100 g/s), about 60 a
+day, while walking alone did not reach them (Vainionpaa et al. 2006,
+Osteoporos Int 17:455; Jamsa et al. 2006, Bone 39:411; review: Jamsa,
+Vainionpaa, Korpelainen et al., Front Physiol 2011, 2:73, doi
+10.3389/fphys.2011.00073; clinical.md section 5). This module counts those
+impacts, the steps and stair bouts they come from, and summarises the
+peak-acceleration histogram with published osteogenic indices.
+
+:class:`StepDetector` finds foot contacts and gait bouts (also used by
+:mod:`.posture` to find upright walking); :class:`ImpactLoading` does the
+whole analysis (``balance-mon analyze FILE --test loading``).
+
+Definitions (all accelerations are the resultant specific force in g,
+gravity included: 1 g standing still):
+
+- **Peak**: a local maximum of the resultant above ``min_peak_g`` that is the
+  largest within ``min_interval_s`` (0.25 s: the shortest interval between
+  foot contacts, a sprint's 4 steps/s) on either side; one peak per impact.
+  Peaks are read from the recorded samples, never from resampled ones.
+- **Saturated peak**: the quality report's clipping detection
+  (:func:`balance_mon.recording.detect_clipping`) finds samples stuck at an
+  axis's extreme within ``clip_window_s`` of the peak. Its value is then
+  unknown, only "at least the range": the clipped level, rounded up to the
+  common full-scale range it matches (:data:`balance_mon.recording.FULL_SCALES_G`,
+  within 3 %), and it counts at that value. ``saturated_peaks`` says how many.
+- **Impacts over 2 g / 4 g**: peaks at or above the threshold.
+- **Osteogenic index** (OI) of the peak histogram (bins of ``bin_g``, 0.1 g):
+  ``OI = sum_i a_i ln(1 + n_i)``, a_i the bin's centre (g), n_i its count.
+  This is Turner & Robling's osteogenic index, "load magnitude x ln(1 +
+  number of loading cycles)" summed over loading types (Turner & Robling
+  2003, Exerc Sport Sci Rev 31:45), applied to accelerometer peak histograms
+  as in the Oulu hip-accelerometry studies and PMC9716299 (OI from all peaks;
+  "HOI" from peaks >= 5.2 g) (verify the bin width and whether a_i is the
+  bin centre or its lower edge in those papers).
+- **Daily impact score** (DIS): Turner's daily stress stimulus form
+  ``(sum_j a_j^m)^(1/m)`` over every peak j, m = 4 (Turner 1998, Bone 23:399,
+  after Carter et al. 1987; Ahola et al. 2010, J Biomech 43:1960 built their
+  "DIS_Exp" from it on waist-worn accelerometer peaks) (verify their bins
+  and exponent). It grows with the fourth power of peak size and only the
+  fourth root of their number, so a few hard impacts outweigh many soft ones:
+  60 landings at 4.5 g give 12.5, as do 5000 walking steps at 1.5 g.
+  Within one recording it is the recording's score; a day's score is
+  ``(sum over recordings of score^4)^(1/4)``.
+- **Steps**: vertical acceleration (along the low-passed gravity direction,
+  5 Hz low-pass, 0.25 Hz high-pass) peaks above ``step_min_mps2`` at least
+  ``min_interval_s`` apart, kept in bouts of at least ``min_bout_steps``
+  contacts no more than ``max_step_s`` apart. A bout is gait only if the
+  horizontal acceleration alternates from one contact to the next (the
+  medio-lateral sway reverses with every step: its step-lag autocorrelation
+  is negative, Moe-Nilssen & Helbostad 2004, J Biomech 37:121); repeated
+  jumps or heel drops land on both feet and do not alternate, and are
+  reported as ``hops`` (their impacts still count).
+- **Stairs**: a gait bout with rest on both sides is integrated twice along
+  gravity with zero velocity at both rests (drift removed linearly); a mean
+  rise of at least ``stair_rise_m`` (0.08 m, half a 0.15-0.18 m riser) per
+  step makes it a stair bout (up or down). Bouts without rest on both sides
+  have no known elevation (``elevation_m`` None) and count as level walking.
+- **Running**: gait bouts at ``run_cadence_spm`` (145 steps/min) or more;
+  comfortable walking is 100-120, brisk walking up to about 140.
+
+Limitations: a resultant peak is not a ground-reaction force (soft tissue
+and sensor mounting change it, and a lower-back sensor reads less than one
+on the hip bone); sitting down hard on a chair or a car bump counts as an
+impact; stairs need a pause before and after the flight.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import signal
+
+from ..consts import GRAVITY_MPS2
+from ..dsp.filters import highpass_zero_phase, lowpass_zero_phase
+from ..dsp.gaps import uniform_segments
+from ..errors import RecordingError
+from ..recording import FULL_SCALES_G, Recording, detect_clipping
+
+__all__ = [
+    "GAIT_KINDS",
+    "LOADING_KEYS",
+    "GaitBout",
+    "ImpactLoading",
+    "StepDetector",
+    "daily_impact_score",
+    "osteogenic_index",
+]
+
+FloatArray = NDArray[np.float64]
+
+#: A single sample within this fraction of a standard full-scale range
+#: (:data:`~balance_mon.recording.FULL_SCALES_G`) is taken as clipped: a 16-bit
+#: sensor's largest code is the range x (1 - 2^-15); an unclipped peak lands
+#: that close to exactly 2, 4, 8 or 16 g about once in 500 peaks near it.
+SINGLE_SAMPLE_TOLERANCE = 0.001
+
+#: Axis values below this are never clipping (detect_clipping's own floor: no
+#: body-worn sensor has a range below 2 g), m/s^2.
+CLIP_MIN_LEVEL_MPS2 = 1.5 * GRAVITY_MPS2
+
+#: Bout kinds that are gait (their contacts are steps).
+GAIT_KINDS = ("walk", "run", "stairs_up", "stairs_down")
+
+#: The keys of the ``loading`` JSON block that interfaces rely on.
+LOADING_KEYS = ("steps", "impacts_over_2g", "impacts_over_4g", "osteogenic_index", "peak_g")
+
+
+def osteogenic_index(peaks_g: ArrayLike, *, bin_g: float = 0.1, min_g: float = 0.0) -> float:
+    """Turner & Robling's osteogenic index of a peak histogram: sum of a_i ln(1 + n_i).
+
+    ``peaks_g`` are peak accelerations in g; bins of ``bin_g`` start at 0;
+    a_i is the centre of bin i. Peaks below ``min_g`` are left out (e.g.
+    5.2 for the "high" OI of PMC9716299).
+    """
+    p = np.asarray(peaks_g, dtype=np.float64)
+    p = p[p >= min_g]
+    if p.size == 0:
+        return 0.0
+    idx = np.floor(p / bin_g + 1e-9).astype(np.int64)
+    bins, counts = np.unique(idx, return_counts=True)
+    centres = (bins + 0.5) * bin_g
+    return float(np.sum(centres * np.log1p(counts)))
+
+
+def daily_impact_score(peaks_g: ArrayLike, *, exponent: float = 4.0) -> float:
+    """Daily-stress-stimulus form ``(sum a_j^m)^(1/m)`` of peak accelerations (g)."""
+    p = np.asarray(peaks_g, dtype=np.float64)
+    if p.size == 0:
+        return 0.0
+    return float(np.sum(p**exponent) ** (1.0 / exponent))
+
+
+@dataclass(frozen=True)
+class GaitBout:
+    """A bout of foot contacts.
+
+    ``kind``: ``walk``, ``run``, ``stairs_up``, ``stairs_down`` (gait),
+    ``hops`` (regular contacts that do not alternate between the feet: jumps,
+    heel drops) or ``irregular`` (contact-like peaks that do not repeat:
+    getting up, bending, a stumble).
+    ``contacts_s``: contact times; ``elevation_m``: height gained over the
+    bout (None when unknown: no rest on both sides); ``alternation``: the
+    most negative normalised step-lag autocorrelation of the horizontal
+    acceleration (below -``alternation_min`` means alternating feet);
+    ``regularity``: the vertical acceleration's step-lag autocorrelation.
+    """
+
+    kind: str
+    start_s: float
+    end_s: float
+    contacts_s: tuple[float, ...]
+    cadence_spm: float
+    elevation_m: float | None
+    alternation: float
+    regularity: float
+
+    @property
+    def gait(self) -> bool:
+        """Walking, running or stairs (contacts alternating between the feet)."""
+        return self.kind in GAIT_KINDS
+
+    @property
+    def steps(self) -> int:
+        return len(self.contacts_s) if self.gait else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "steps": self.steps,
+            "contacts": len(self.contacts_s),
+            "cadence_spm": self.cadence_spm,
+            "elevation_m": self.elevation_m,
+            "alternation": self.alternation,
+            "regularity": self.regularity,
+        }
+
+
+def _unit(x: FloatArray) -> FloatArray:
+    n = np.linalg.norm(x, axis=1)
+    n[n == 0] = 1.0
+    return x / n[:, None]
+
+
+def _moving_sd(x: FloatArray, n: int) -> FloatArray:
+    """Centred moving standard deviation of each column, summed in quadrature."""
+    if n <= 1:
+        return np.zeros(x.shape[0])
+    k = np.ones(n) / n
+    m = np.column_stack([np.convolve(c, k, mode="same") for c in x.T])
+    m2 = np.column_stack([np.convolve(c * c, k, mode="same") for c in x.T])
+    return np.sqrt(np.maximum(m2 - m * m, 0.0).sum(axis=1))
+
+
+class StepDetector:
+    """Foot contacts and gait bouts from a trunk accelerometer (module docstring).
+
+    Parameters
+    ----------
+    step_min_mps2 : least vertical acceleration peak of a contact (default
+        0.6 m/s^2: the lower back's vertical acceleration peaks at 1-3 m/s^2
+        per step in comfortable walking and about 1 m/s^2 in slow walking of
+        older adults; sway and breathing stay below 0.1).
+    min_interval_s : shortest time between contacts (default 0.25 s).
+    max_step_s : longest step time inside a bout (default 1.6 s: cadence
+        37 steps/min, below the slowest walking speeds measured).
+    min_bout_steps : contacts that make a bout (default 4: two strides).
+    alternation_min : step-lag autocorrelation of the horizontal acceleration
+        below minus this is alternating (default 0.1).
+    regularity_min : least step-lag autocorrelation of the vertical
+        acceleration of non-alternating contacts to count as ``hops``
+        (default 0.3); below it they are ``irregular`` (the crouch, push,
+        landing and recovery of one jump, or getting up, do not repeat).
+        Gait is recognised by alternation alone: real walking bouts with
+        turns and speed changes reach step regularities of only 0.1-0.4
+        over a whole bout (mobgap daily-living recording).
+    cadence_change : a step time this many times longer or shorter than the
+        preceding ones (for two steps) starts a new bout (default 1.5: within
+        a bout of walking, step times vary by 2-5 %; walking onto stairs or
+        breaking into a jog changes them by half or more).
+    max_cadence_spm : fastest gait (default 200 steps/min: jogging is
+        150-180, older adults do not sprint); faster bursts of contacts are the
+        ringing of a hard landing or a stumble, not steps.
+    stair_rise_m : mean rise per step of a stair bout (default 0.08 m).
+    run_cadence_spm : cadence of running (default 145 steps/min).
+    rest_sd_mps2 : moving SD (1 s) of the acceleration below which the trunk
+        is at rest, for the stair integration (default 0.2 m/s^2).
+
+    Attributes
+    ----------
+    bouts_ : list of :class:`GaitBout`.
+    contacts_s_ : every contact time (in bouts or not).
+    """
+
+    version = "1.0"
+
+    def __init__(
+        self,
+        *,
+        step_min_mps2: float = 0.6,
+        min_interval_s: float = 0.25,
+        max_step_s: float = 1.6,
+        min_bout_steps: int = 4,
+        alternation_min: float = 0.1,
+        regularity_min: float = 0.3,
+        cadence_change: float = 1.5,
+        max_cadence_spm: float = 200.0,
+        stair_rise_m: float = 0.08,
+        run_cadence_spm: float = 145.0,
+        rest_sd_mps2: float = 0.2,
+    ) -> None:
+        self.step_min_mps2 = step_min_mps2
+        self.min_interval_s = min_interval_s
+        self.max_step_s = max_step_s
+        self.min_bout_steps = min_bout_steps
+        self.alternation_min = alternation_min
+        self.regularity_min = regularity_min
+        self.cadence_change = cadence_change
+        self.max_cadence_spm = max_cadence_spm
+        self.stair_rise_m = stair_rise_m
+        self.run_cadence_spm = run_cadence_spm
+        self.rest_sd_mps2 = rest_sd_mps2
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")
+        }
+
+    def detect(self, acc_mps2: ArrayLike, fs_hz: float, *, t0_s: float = 0.0) -> StepDetector:
+        """Find contacts and bouts in evenly sampled (N, 3) acceleration at ``fs_hz``."""
+        acc = _checked(acc_mps2, fs_hz)
+        fs = float(fs_hz)
+        self.contacts_s_: list[float] = []
+        self.bouts_: list[GaitBout] = []
+        if acc.shape[0] < max(int(2 * fs), 8):
+            return self
+        g_hat = _unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(0.5, 0.2 * fs)))
+        acc_f = lowpass_zero_phase(acc, fs, cutoff_hz=min(5.0, 0.4 * fs))
+        a_v = np.einsum("ij,ij->i", acc_f, g_hat) - GRAVITY_MPS2
+        a_h = acc_f - (a_v + GRAVITY_MPS2)[:, None] * g_hat
+        a_vf = highpass_zero_phase(a_v, fs, cutoff_hz=min(0.25, 0.1 * fs), order=2)
+        dist = max(int(round(self.min_interval_s * fs)), 1)
+        pk, _ = signal.find_peaks(a_vf, height=self.step_min_mps2, distance=dist)
+        self.contacts_s_ = (t0_s + pk / fs).tolist()
+        if pk.size < self.min_bout_steps:
+            return self
+        rest = _moving_sd(acc, max(int(round(fs)), 2)) < self.rest_sd_mps2
+        gap = self.max_step_s * fs
+        starts = [0] + [i + 1 for i in np.flatnonzero(np.diff(pk) > gap)]
+        ends = [*starts[1:], pk.size]
+        for a, b in zip(starts, ends, strict=True):
+            for idx in self._split(pk[a:b], a_h, g_hat):
+                if idx.size >= self.min_bout_steps:
+                    self.bouts_.append(self._bout(idx, a_vf, a_v, a_h, g_hat, rest, fs, t0_s))
+        return self
+
+    def _split(
+        self, idx: NDArray[np.intp], a_h: FloatArray, g_hat: FloatArray
+    ) -> list[NDArray[np.intp]]:
+        """Split a run of contacts where the movement changes character.
+
+        Each contact is judged on its neighbourhood (two contacts either
+        side): alternating feet or not (:func:`_alternation`); a bout is cut
+        where that changes and where the step time jumps by more than
+        ``cadence_change`` times (walking onto a flight of stairs, breaking
+        into a jog), so every piece is one kind of movement.
+        """
+        n = idx.size
+        if n < self.min_bout_steps:
+            return [idx]
+        alt = np.zeros(n, dtype=bool)
+        for j in range(n):
+            lo, hi = max(j - 2, 0), min(j + 2, n - 1)
+            if hi - lo < 2:
+                lo, hi = max(hi - 2, 0), min(lo + 2, n - 1)
+            lag = int(round(float(np.median(np.diff(idx[lo : hi + 1])))))
+            half = lag // 2
+            i0 = max(int(idx[lo]) - half, 0)
+            i1 = min(int(idx[hi]) + half, a_h.shape[0] - 1)
+            alt[j] = _alternation(a_h, g_hat, i0, i1, lag) < -self.alternation_min
+        cuts = [0]
+        d = np.diff(idx).astype(np.float64)
+        for j in range(1, n):
+            change = alt[j] != alt[j - 1]
+            if j >= 2 and j < n - 1:
+                prev = float(np.median(d[max(j - 4, 0) : j - 1]))
+                ratio = d[j - 1] / prev
+                nxt = d[j] / prev if j < d.size else ratio
+                if (
+                    min(ratio, nxt) > self.cadence_change
+                    or max(ratio, nxt) < 1.0 / self.cadence_change
+                ):
+                    change = True
+            if change and j - cuts[-1] >= 1:
+                cuts.append(j)
+        cuts.append(n)
+        return [idx[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+
+    def _bout(
+        self,
+        idx: NDArray[np.intp],
+        a_vf: FloatArray,
+        a_v: FloatArray,
+        a_h: FloatArray,
+        g_hat: FloatArray,
+        rest: NDArray[np.bool_],
+        fs: float,
+        t0: float,
+    ) -> GaitBout:
+        period = float(np.median(np.diff(idx)))
+        cadence = 60.0 * fs / period
+        lag = int(round(period))
+        i0 = max(int(idx[0]) - lag // 2, 0)
+        i1 = min(int(idx[-1]) + lag // 2, a_v.size - 1)
+        alt = _alternation(a_h, g_hat, i0, i1, lag)
+        reg = _regularity(a_vf, i0, i1, lag)
+        elevation = None
+        if alt < -self.alternation_min and cadence <= self.max_cadence_spm:
+            elevation = self._elevation(a_v, rest, int(idx[0]), int(idx[-1]), period, fs)
+            rise = elevation / idx.size if elevation is not None else 0.0
+            if rise >= self.stair_rise_m:
+                kind = "stairs_up"
+            elif rise <= -self.stair_rise_m:
+                kind = "stairs_down"
+            elif cadence >= self.run_cadence_spm:
+                kind = "run"
+            else:
+                kind = "walk"
+        elif reg >= self.regularity_min:
+            kind = "hops"
+        else:
+            kind = "irregular"
+        half = 0.5 * period / fs
+        return GaitBout(
+            kind=kind,
+            start_s=t0 + float(idx[0]) / fs - half,
+            end_s=t0 + float(idx[-1]) / fs + half,
+            contacts_s=tuple((t0 + idx / fs).tolist()),
+            cadence_spm=cadence,
+            elevation_m=elevation,
+            alternation=alt,
+            regularity=reg,
+        )
+
+    @staticmethod
+    def _elevation(
+        a_v: FloatArray, rest: NDArray[np.bool_], i0: int, i1: int, period: float, fs: float
+    ) -> float | None:
+        """Height gained between the rests before and after the bout, or None."""
+        reach = int(round(3.0 * period))
+        before = np.flatnonzero(rest[max(i0 - reach, 0) : i0])
+        after = np.flatnonzero(rest[i1 : i1 + reach])
+        if not before.size or not after.size:
+            return None
+        r0 = max(i0 - reach, 0) + int(before[-1])
+        r1 = i1 + int(after[0])
+        w = max(int(round(0.3 * fs)), 1)
+        offset = float(
+            np.mean(np.concatenate([a_v[max(r0 - w, 0) : r0 + 1], a_v[r1 : r1 + w + 1]]))
+        )
+        a = a_v[r0 : r1 + 1] - offset
+        v = np.concatenate(([0.0], np.cumsum(0.5 * (a[1:] + a[:-1])) / fs))
+        v -= v[-1] * np.arange(v.size) / max(v.size - 1, 1)  # zero velocity at both rests
+        z = np.concatenate(([0.0], np.cumsum(0.5 * (v[1:] + v[:-1])) / fs))
+        return float(z[-1])
+
+
+def _alternation(a_h: FloatArray, g_hat: FloatArray, i0: int, i1: int, lag: int) -> float:
+    """Smallest normalised step-lag autocorrelation of the horizontal acceleration, over directions.
+
+    The 2 x 2 lagged covariance of the horizontal acceleration (in a basis
+    perpendicular to the bout's mean gravity direction) is compared with its
+    zero-lag covariance (generalised eigenvalues): the result is the
+    autocorrelation at one step of the direction that alternates most, -1
+    for a perfectly alternating sway, about +1 for a movement repeated the
+    same way at every contact.
+    """
+    if lag < 1 or i1 - i0 <= lag + 2:
+        return 0.0
+    u = g_hat[i0 : i1 + 1].mean(axis=0)
+    u /= np.linalg.norm(u)
+    e1 = np.cross(u, [1.0, 0.0, 0.0])
+    if np.linalg.norm(e1) < 0.1:
+        e1 = np.cross(u, [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(u, e1)
+    h = a_h[i0 : i1 + 1] @ np.column_stack([e1, e2])
+    h = h - h.mean(axis=0)
+    c0 = h.T @ h / h.shape[0]
+    if np.trace(c0) <= 1e-12:
+        return 0.0
+    c1 = h[:-lag].T @ h[lag:] / (h.shape[0] - lag)
+    c1 = 0.5 * (c1 + c1.T)
+    c0 = c0 + 1e-6 * np.trace(c0) * np.eye(2)
+    w = np.linalg.eigvals(np.linalg.solve(c0, c1)).real
+    return float(np.clip(w.min(), -1.0, 1.0))
+
+
+def _regularity(a_v: FloatArray, i0: int, i1: int, lag: int) -> float:
+    """Normalised autocorrelation of the vertical acceleration at one step (step regularity)."""
+    x = a_v[i0 : i1 + 1]
+    if lag < 1 or x.size <= lag + 2:
+        return 0.0
+    x = x - x.mean()
+    a, b = x[:-lag], x[lag:]
+    den = math.sqrt(float(np.sum(a * a)) * float(np.sum(b * b)))
+    return float(np.sum(a * b) / den) if den > 0 else 0.0
+
+
+def _checked(acc_mps2: ArrayLike, fs_hz: float) -> FloatArray:
+    acc = np.asarray(acc_mps2, dtype=np.float64)
+    if acc.ndim != 2 or acc.shape[1] != 3:
+        raise RecordingError(f"impact loading needs (N, 3) acceleration, got shape {acc.shape}")
+    if not np.all(np.isfinite(acc)):
+        raise RecordingError("acceleration contains NaN or infinite values")
+    fs = float(fs_hz)
+    if not (math.isfinite(fs) and fs > 0):
+        raise RecordingError(f"impact loading needs a positive sampling rate, got {fs_hz!r}")
+    return acc
+
+
+class ImpactLoading:
+    """Steps, stairs, impacts over 2 g and 4 g, osteogenic index and daily impact score.
+
+    Parameters
+    ----------
+    thresholds_g : impact thresholds counted (default 2 and 4 g; 4 g is the
+        osteogenic threshold of the hip-accelerometry studies, clinical.md
+        section 5).
+    min_peak_g : least peak entering the histogram (default 1.1 g: walking
+        gives 1.2-1.8 g at the lower back; lower peaks are sway, turning and
+        noise).
+    min_interval_s : one peak per this interval (default 0.25 s, module docstring).
+    bin_g : histogram bin width (default 0.1 g).
+    dis_exponent : exponent m of the daily impact score (default 4).
+    clip_window_s : half-width of the window searched for clipped samples
+        around a peak (default 0.05 s).
+    steps : a :class:`StepDetector` (default parameters when None).
+
+    Attributes
+    ----------
+    peaks_s_, peaks_g_ : every peak's time and value (g; saturated peaks at
+        their lower bound).
+    saturated_ : per peak, whether it was clipped.
+    bouts_ : :class:`GaitBout` list; ``steps_``: steps in gait bouts.
+    clipped_samples_ : clipped samples in the whole recording.
+    """
+
+    version = "1.0"
+
+    def __init__(
+        self,
+        *,
+        thresholds_g: tuple[float, ...] = (2.0, 4.0),
+        min_peak_g: float = 1.1,
+        min_interval_s: float = 0.25,
+        bin_g: float = 0.1,
+        dis_exponent: float = 4.0,
+        clip_window_s: float = 0.05,
+        steps: StepDetector | None = None,
+    ) -> None:
+        self.thresholds_g = thresholds_g
+        self.min_peak_g = min_peak_g
+        self.min_interval_s = min_interval_s
+        self.bin_g = bin_g
+        self.dis_exponent = dis_exponent
+        self.clip_window_s = clip_window_s
+        self.steps = steps
+
+    def get_params(self) -> dict[str, Any]:
+        out = {
+            k: v
+            for k, v in vars(self).items()
+            if not k.endswith("_") and not k.startswith("_") and k != "steps"
+        }
+        out["thresholds_g"] = list(self.thresholds_g)
+        out["steps"] = (self.steps or StepDetector()).get_params()
+        return out
+
+    # -- actions ------------------------------------------------------------------
+
+    def analyze(
+        self, acc_mps2: ArrayLike, fs_hz: float, *, time_s: ArrayLike | None = None
+    ) -> ImpactLoading:
+        """Analyse (N, 3) acceleration at ``fs_hz`` (``time_s``: the sample times, if
+        not ``arange(N) / fs_hz``; peaks are read from these samples, steps are
+        found on a uniform grid)."""
+        acc = _checked(acc_mps2, fs_hz)
+        fs = float(fs_hz)
+        t = np.arange(acc.shape[0]) / fs if time_s is None else np.asarray(time_s, float)
+        if t.shape != (acc.shape[0],):
+            raise RecordingError("time_s must have one value per acceleration sample")
+        self._peaks(acc, t, fs)
+        det = self._detector()
+        det.detect(acc, fs, t0_s=float(t[0]))
+        self.bouts_ = list(det.bouts_)
+        self._finish(float(t[-1] - t[0]) + 1.0 / fs)
+        return self
+
+    def analyze_recording(self, rec: Recording) -> ImpactLoading:
+        """Peaks from the recorded samples; steps on each gap-free stretch."""
+        fs = rec.fs_est_hz
+        self._peaks(np.asarray(rec.acc_mps2), np.asarray(rec.time_s), fs)
+        bouts: list[GaitBout] = []
+        for seg in uniform_segments(rec):
+            det = self._detector()
+            det.detect(seg.acc_mps2, seg.fs_hz, t0_s=float(seg.time_s[0]))
+            bouts += det.bouts_
+        self.bouts_ = bouts
+        self._finish(rec.duration_s)
+        return self
+
+    # -- steps of the analysis -----------------------------------------------------
+
+    def _detector(self) -> StepDetector:
+        """A fresh step detector with this analysis's step parameters (never the given one)."""
+        return StepDetector(**self.steps.get_params()) if self.steps else StepDetector()
+
+    def _peaks(self, acc: FloatArray, t: FloatArray, fs: float) -> None:
+        mag = np.linalg.norm(acc, axis=1) / GRAVITY_MPS2
+        dist = max(int(round(self.min_interval_s * fs)), 1)
+        pk, _ = signal.find_peaks(mag, height=self.min_peak_g, distance=dist)
+        self.clipped_samples_ = detect_clipping(acc)
+        w = max(int(round(self.clip_window_s * fs)), 2)
+        values = mag[pk].copy()
+        sat = np.zeros(pk.size, dtype=bool)
+        scales = np.asarray(FULL_SCALES_G)
+        for j, i in enumerate(pk.tolist()):
+            win = acc[max(i - w, 0) : i + w + 1]
+            if float(np.abs(win).max()) < CLIP_MIN_LEVEL_MPS2:
+                continue  # no axis high enough to be a sensor's range
+            if not (
+                detect_clipping(win)
+                or detect_clipping(
+                    win, min_run_at_full_scale=1, full_scale_tolerance=SINGLE_SAMPLE_TOLERANCE
+                )
+            ):
+                continue
+            sat[j] = True
+            level = float(np.abs(win).max()) / GRAVITY_MPS2
+            near = scales[np.abs(level / scales - 1.0) <= 0.03]
+            values[j] = max(values[j], float(near[0]) if near.size else level)
+        self.peaks_s_ = t[pk]
+        self.peaks_g_ = values
+        self.saturated_ = sat
+
+    def _finish(self, duration_s: float) -> None:
+        self.duration_s_ = duration_s
+        self.steps_ = int(sum(b.steps for b in self.bouts_))
+        self.stair_steps_ = int(sum(b.steps for b in self.bouts_ if b.kind.startswith("stairs")))
+        p = self.peaks_g_
+        self.counts_ = {f"{th:g}": int(np.sum(p >= th)) for th in self.thresholds_g}
+        self.osteogenic_index_ = osteogenic_index(p, bin_g=self.bin_g)
+        self.daily_impact_score_ = daily_impact_score(p, exponent=self.dis_exponent)
+        self.peak_g_ = float(p.max()) if p.size else None
+
+    def result(self) -> dict[str, Any]:
+        """The ``loading`` JSON block."""
+        p, sat = self.peaks_g_, self.saturated_
+        over = {f"impacts_over_{k}g": v for k, v in self.counts_.items()}
+        bins: dict[str, int] = {}
+        if p.size:
+            idx = np.floor(p / self.bin_g + 1e-9).astype(int)
+            for b, c in zip(*np.unique(idx, return_counts=True), strict=True):
+                bins[f"{b * self.bin_g:.1f}"] = int(c)
+        gait = [b for b in self.bouts_ if b.gait]
+        walk_s = sum(b.end_s - b.start_s for b in gait)
+        sat_levels = p[sat]
+        return {
+            "steps": self.steps_,
+            **over,
+            "osteogenic_index": self.osteogenic_index_,
+            "peak_g": self.peak_g_,
+            "peak_g_is_lower_bound": bool(sat.any() and p.size and p[sat].max() >= p.max()),
+            "saturated_peaks": int(sat.sum()),
+            "saturated_range_g": float(sat_levels.min()) if sat_levels.size else None,
+            "clipped_samples": int(self.clipped_samples_),
+            "daily_impact_score": self.daily_impact_score_,
+            "peaks": int(p.size),
+            "stair_steps": self.stair_steps_,
+            "stair_bouts": sum(1 for b in self.bouts_ if b.kind.startswith("stairs")),
+            "run_steps": int(sum(b.steps for b in self.bouts_ if b.kind == "run")),
+            "hops": int(sum(len(b.contacts_s) for b in self.bouts_ if b.kind == "hops")),
+            "gait_s": walk_s,
+            "cadence_spm": (float(np.median([b.cadence_spm for b in gait])) if gait else None),
+            "bouts": [b.as_dict() for b in self.bouts_],
+            "histogram_g": bins,
+            "analysed_s": self.duration_s_,
+            "algorithm": {"name": "ImpactLoading", "version": self.version, **self.get_params()},
+        }

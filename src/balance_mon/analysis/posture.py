@@ -1,0 +1,1030 @@
+"""Trunk alignment for spine-sparing movement: flexion, lateral lean, twisting, lifts.
+
+People with osteoporosis, especially after a vertebral fracture, are advised
+to avoid bending the spine forward or twisting it quickly, repeatedly, at
+the end of its range or while lifting, and to hinge at the hips with a
+neutral spine instead (Too Fit To Fracture: Giangregorio et al. 2014,
+Osteoporos Int 25:821; Osteoporosis Canada 2023; Strong, Steady and
+Straight: Brooke-Wavell et al. 2022, Br J Sports Med 56:837; clinical.md
+section 5). :class:`TrunkPosture` measures how far and how often the trunk
+(sternum sensor) or the pelvis (lower-back sensor) leaves the person's own
+upright standing posture.
+
+Pipeline (each gap-free stretch on its own, then pooled):
+
+1. **Inclination from gravity.** The acceleration low-passed at
+   ``gravity_cutoff_hz`` (1.5 Hz) and normalised is the direction of gravity
+   in the sensor frame; a lean of the segment rotates it the other way. The
+   inclination is the angle between it and the upright reference
+   (clinical.md section 5). Linear accelerations of everyday movements are
+   below 0.1 g after that low-pass (at most a few degrees of error; Evans et
+   al. 2024, Heliyon 10:e32544, found a trunk accelerometer within about 5
+   deg of a full IMU over whole flexion cycles).
+2. **Upright reference** (``reference_source_``): given (a gravity vector
+   or a time window), else the person's own upright standing found in the
+   data: gait bouts (:class:`.loading.StepDetector`) are upright by
+   definition, so the longest quiet stretch (moving SD of the acceleration
+   below ``quiet_sd_mps2`` for at least ``min_quiet_s``) whose gravity
+   direction is within ``upright_match_deg`` of the walking one is standing
+   (sitting tilts the pelvis backwards 10-20 deg from standing; mobgap data);
+   without such a stretch the walking direction itself; without gait the
+   longest quiet stretch (near the axes metadata's vertical when known);
+   without any quiet stretch the median gravity direction.
+3. **Forward direction** (``forward_source_``): the direction the gravity
+   vector moves in during large inclinations (> ``bend_min_deg``), weighted
+   by angle: people bend forward far more often and further than backward
+   or sideways, so the weighted mean of the tilt directions points forward.
+   With ``axes`` metadata the metadata's forward (``ap``) axis is used, or
+   the data's direction when the two agree within 45 deg (it corrects a
+   sensor rotated on the skin). Without either, flexion is the total
+   inclination and lateral lean is unknown (NaN).
+4. **Angles.** Flexion = atan2(-g.f, g.u) (the angle in the sagittal
+   plane), lateral lean = asin(-g.l) (the angle out of it: flexion first,
+   then side bending, as in a pitch-roll sequence), with u the reference up,
+   f forward and l = u x f (to the left of a person facing f; with axes
+   metadata its sign follows the metadata's ml axis).
+5. **Bends** are excursions of flexion above ``bend_min_deg`` (15 deg, above
+   the 2-8 deg the pelvis and trunk pitch in walking and on stairs). The bend
+   starts and ends where the tilt rate (gyroscope rotation perpendicular to
+   the long axis, bias removed; without a gyroscope the rate of the 3 Hz
+   gravity direction) falls below ``onset_fraction`` of its peak in the bend
+   (floor ``rate_floor_dps``), extrapolated to the onset and end of a
+   smooth minimum-jerk movement (Flash & Hogan 1985) through those crossings.
+   **Flexion events** are bends reaching
+   ``flexion_threshold_deg``.
+6. **Squat or stoop.** A bend with rest before and after (moving SD of the
+   5 Hz acceleration under 0.1 m/s^2 over 0.3 s) is integrated between them
+   (vertical acceleration, ``|a| - g``, twice, zero velocity at both rests
+   and at the deepest point; an offset growing with the
+   inclination, the sensor's orientation-dependent bias, is removed on each
+   half) to the sensor's vertical drop. Rotating the segment about the hip lowers
+   the sensor by a known amount (lever arms below); what is left is the hip's
+   own drop, which only bending the knees produces: at least
+   ``min_hip_drop_fraction`` of body height (0.06 H = 0.1 m at 1.65 m, about
+   50 deg of knee flexion) is a squat, less a stoop.
+7. **Context.** ``in_repetition``: overlaps a repetition found by
+   :class:`.reps.RepCounter`; ``lift_like``: a pause at the bottom (tilt
+   rate below the onset threshold for ``lift_pause_s``) as when grasping an
+   object; ``loaded`` = either (a trunk sensor cannot feel a weight in the
+   hands: this is the movement pattern of a lift, not a measured load);
+   ``quick``: peak tilt rate of at least ``quick_rate_dps``; ``repeated``:
+   one of ``repeated_count`` flexion events within ``repeated_window_s``.
+8. **Twisting** (gyroscope only): rotation about the segment's long axis
+   (bias removed); rotations of at least ``twist_min_deg`` are twist events
+   with their peak rate, marked ``during_gait`` when inside a gait bout
+   (turning while walking is not a trunk twist, but one sensor cannot tell
+   the trunk's rotation from the whole body's).
+
+The default flexion threshold is 30 deg from the person's upright:
+ISO 11226:2000 (static working postures) accepts trunk inclinations up to
+20 deg without limit and calls more than 60 deg unacceptable, with 20-60 deg
+acceptable only for limited holding times; Hoogendoorn et al. 2000 (Spine
+25:3087) found low-back-pain risk from working with the trunk flexed 60 deg
+or more (events at or beyond ``high_flexion_deg`` are ``severity: high``).
+No osteoporosis guideline gives a number; 30 deg sits inside the band ISO
+11226 limits and below the 30-45 deg trunk lean of a normal sit-to-stand at
+the sternum, which is therefore reported (with ``transition`` context left
+to the caller) (verify with the clinical team). A lower-back sensor reads
+pelvic inclination, roughly half the trunk's in a stoop with a rounded back
+and about all of it in a hip hinge.
+
+Lever arms (Winter 2009 segment proportions of body height H, as in the
+simulator, docs/simulator.md section 5): lower-back sensor 0.045 H above and
+0.06 H behind the hip joints; sternum sensor 0.19 H above the hip joints
+(0.045 H pelvis + 0.145 H thorax) and 0.06 H in front, the pelvis turning
+0.75 times as far as the thorax (midway between a hip hinge and a rounded
+back). H is the recording's ``height_m`` metadata, else 1.65 m.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..dsp.filters import lowpass_zero_phase
+from ..dsp.gaps import Segment, uniform_segments
+from ..errors import BalanceMonError, RecordingError, TooShortError
+from ..recording import AxisMap, Recording
+from .loading import StepDetector
+
+__all__ = [
+    "DEFAULT_HEIGHT_M",
+    "Bend",
+    "TrunkPosture",
+    "Twist",
+    "axes_vector",
+    "peak_flexion_per_rep",
+    "rep_alignment_text",
+]
+
+FloatArray = NDArray[np.float64]
+
+#: Body height used for the lever arms when the recording does not say, m.
+DEFAULT_HEIGHT_M = 1.65
+
+#: Hysteresis of the bend detection: a bend lasts while flexion stays above
+#: ``bend_min_deg`` minus this (noise near the threshold does not split it), deg.
+BEND_HYSTERESIS_DEG = 3.0
+
+#: Moving SD (over 0.3 s) of the 5 Hz acceleration below which the trunk is
+#: still, m/s^2 (standing sway moves the lower back by 0.02-0.1 m/s^2, mostly
+#: below 1 Hz, so over 0.3 s its SD stays far below this).
+STILL_SD_MPS2 = 0.1
+
+#: What the sensor's inclination measures, per placement.
+SEGMENT_OF_PLACEMENT = {"lower_back": "pelvis", "sternum": "trunk"}
+
+
+@dataclass(frozen=True)
+class Bend:
+    """One excursion of forward flexion beyond ``bend_min_deg``.
+
+    Times in s; angles in deg from the upright reference; ``drop_m`` is the
+    sensor's vertical drop and ``hip_drop_m`` what is left after the
+    segment's rotation (None when the bend did not start and end at rest or
+    the placement has no lever-arm model); ``kind`` is ``squat``, ``stoop``
+    or None; ``twist_peak_dps`` the largest rotation rate about the long
+    axis during the bend (None without a gyroscope).
+    """
+
+    start_s: float
+    end_s: float
+    peak_s: float
+    peak_deg: float
+    lateral_peak_deg: float
+    time_above_s: float
+    peak_rate_dps: float
+    complete: bool
+    drop_m: float | None
+    hip_drop_m: float | None
+    kind: str | None
+    in_repetition: bool
+    lift_like: bool
+    quick: bool
+    twist_peak_dps: float | None
+    event: bool
+    severity: str | None
+    repeated: bool = False
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    @property
+    def loaded(self) -> bool:
+        return self.in_repetition or self.lift_like
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "duration_s": self.duration_s,
+            "peak_s": self.peak_s,
+            "peak_deg": self.peak_deg,
+            "lateral_peak_deg": self.lateral_peak_deg,
+            "time_above_threshold_s": self.time_above_s,
+            "peak_rate_dps": self.peak_rate_dps,
+            "loaded": self.loaded,
+            "in_repetition": self.in_repetition,
+            "lift_like": self.lift_like,
+            "quick": self.quick,
+            "repeated": self.repeated,
+            "severity": self.severity,
+            "kind": self.kind,
+            "drop_m": self.drop_m,
+            "hip_drop_m": self.hip_drop_m,
+            "twist_peak_dps": self.twist_peak_dps,
+        }
+
+
+@dataclass(frozen=True)
+class Twist:
+    """A rotation about the segment's long axis of at least ``twist_min_deg``."""
+
+    start_s: float
+    end_s: float
+    angle_deg: float  #: signed (right-hand rule about the reference up: positive to the left)
+    peak_rate_dps: float
+    quick: bool
+    during_gait: bool
+    flexed: bool  #: flexion beyond the threshold at the same time
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "angle_deg": self.angle_deg,
+            "peak_rate_dps": self.peak_rate_dps,
+            "quick": self.quick,
+            "during_gait": self.during_gait,
+            "flexed": self.flexed,
+        }
+
+
+def rep_alignment_text(index: int, peak_deg: float, segment: str = "trunk") -> str:
+    """``"rep 4: trunk flexed 52 degrees"`` (negative angles read "extended")."""
+    word = "flexed" if peak_deg >= 0 else "extended"
+    return f"rep {index}: {segment} {word} {abs(peak_deg):.0f} degrees"
+
+
+def _unit(x: FloatArray) -> FloatArray:
+    n = np.linalg.norm(x, axis=-1, keepdims=True)
+    n[n == 0] = 1.0
+    return x / n
+
+
+def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """Half-open [start, stop) ranges where ``mask`` is true."""
+    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
+    return list(
+        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
+    )
+
+
+def _moving_sd(x: FloatArray, n: int) -> FloatArray:
+    if n <= 1:
+        return np.zeros(x.shape[0])
+    k = np.ones(n) / n
+    m = np.column_stack([np.convolve(c, k, mode="same") for c in x.T])
+    m2 = np.column_stack([np.convolve(c * c, k, mode="same") for c in x.T])
+    return np.sqrt(np.maximum(m2 - m * m, 0.0).sum(axis=1))
+
+
+def _angle_deg(a: FloatArray, b: FloatArray) -> float:
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(a, b))))))
+
+
+@dataclass
+class _Signals:
+    """Pooled per-sample signals of every gap-free stretch."""
+
+    time_s: FloatArray
+    seg: NDArray[np.intp]  # stretch index of each sample
+    fs: FloatArray  # rate of each sample's stretch
+    g: FloatArray  # unit gravity direction (gravity_cutoff_hz)
+    g_fast: FloatArray  # unit gravity direction (3 Hz), for the rate without a gyroscope
+    acc_mag: FloatArray  # |a| low-passed at 5 Hz, m/s^2
+    acc5: FloatArray  # acceleration low-passed at 5 Hz, m/s^2
+    still: NDArray[np.bool_]  # moving SD (0.3 s) of acc5 below STILL_SD_MPS2
+    gyr: FloatArray | None  # deg/s, low-passed at 5 Hz
+    quiet: NDArray[np.bool_]
+    gait: NDArray[np.bool_]
+    reps: list[tuple[float, float]]
+
+
+class TrunkPosture:
+    """Trunk or pelvic alignment relative to the person's own upright (module docstring).
+
+    Parameters
+    ----------
+    flexion_threshold_deg : a bend reaching this is a flexion event (default
+        30 deg; module docstring).
+    high_flexion_deg : events reaching this have ``severity`` "high" (default
+        60 deg, Hoogendoorn et al. 2000; ISO 11226 "not acceptable").
+    bend_min_deg : flexion that makes a bend (default 15 deg).
+    gravity_cutoff_hz : low-pass of the gravity direction (default 1.5 Hz:
+        keeps a 1 s bend's shape and peak, removes the 1.8-3 Hz step bounce).
+    onset_fraction : fraction of the bend's peak tilt rate below which it has
+        started or ended (default 0.05: a minimum-jerk movement reaches 5 %
+        of its peak speed 6 % into its duration).
+    rate_floor_dps : the onset threshold never goes below this (default
+        3 deg/s with a gyroscope, twice that without: above bias residue and
+        noise).
+    quiet_sd_mps2, min_quiet_s : stillness for the upright reference (default
+        0.2 m/s^2 moving SD over 1 s, for at least 2 s).
+    upright_match_deg : quiet stretch vs walking posture (default 12 deg).
+    reference : the upright gravity direction (3-vector, sensor frame) or a
+        ``(start_s, end_s)`` window of upright standing; None finds it.
+    forward : the forward direction (3-vector, sensor frame); None finds it.
+    min_hip_drop_fraction : hip drop (fraction of body height) of a squat
+        (default 0.06).
+    height_m : body height for the lever arms (default: ``height_m``
+        metadata, else :data:`DEFAULT_HEIGHT_M`).
+    quick_rate_dps : peak tilt rate of a quick bend (default 90 deg/s:
+        a 60 deg bend in 1.2 s; tuned, no published cut-off (verify)).
+    lift_pause_s : still time at the bottom of a lift-like bend (default 0.2 s).
+    repeated_count, repeated_window_s : repeated flexion (default 3 within 60 s).
+    twist_min_deg : rotation about the long axis that is a twist event
+        (default 30 deg, the trunk-rotation category of Hoogendoorn 2000).
+    quick_twist_dps : peak rate of a quick twist (default 60 deg/s; tuned (verify)).
+    use_reps : look for exercise repetitions with :class:`.reps.RepCounter`.
+    use_gyro : use the gyroscope for rates and twisting when present.
+    smooth_onset : time start and end as the onset and end of a smooth
+        (minimum-jerk) movement through the rate-threshold crossings (default
+        True; :meth:`_timing_rate`); False: the crossings themselves.
+
+    Attributes
+    ----------
+    time_s_, flexion_deg_, lateral_deg_, inclination_deg_ : per sample.
+    twist_rate_dps_ : rotation rate about the long axis (None without gyroscope).
+    bends_ : list of :class:`Bend`; ``events_``: those reaching the threshold.
+    twists_ : list of :class:`Twist`.
+    sets_ : groups of consecutive complete bends with their majority kind.
+    reference_source_, forward_source_ : how the reference and forward were found.
+    segment_ : ``pelvis``, ``trunk`` or ``sensor``.
+    """
+
+    version = "1.0"
+
+    def __init__(
+        self,
+        *,
+        flexion_threshold_deg: float = 30.0,
+        high_flexion_deg: float = 60.0,
+        bend_min_deg: float = 15.0,
+        gravity_cutoff_hz: float = 1.5,
+        onset_fraction: float = 0.05,
+        rate_floor_dps: float = 3.0,
+        quiet_sd_mps2: float = 0.2,
+        min_quiet_s: float = 2.0,
+        upright_match_deg: float = 12.0,
+        reference: Sequence[float] | None = None,
+        forward: Sequence[float] | None = None,
+        min_hip_drop_fraction: float = 0.06,
+        height_m: float | None = None,
+        quick_rate_dps: float = 90.0,
+        lift_pause_s: float = 0.2,
+        repeated_count: int = 3,
+        repeated_window_s: float = 60.0,
+        twist_min_deg: float = 30.0,
+        quick_twist_dps: float = 60.0,
+        use_reps: bool = True,
+        use_gyro: bool = True,
+        smooth_onset: bool = True,
+    ) -> None:
+        self.flexion_threshold_deg = flexion_threshold_deg
+        self.high_flexion_deg = high_flexion_deg
+        self.bend_min_deg = bend_min_deg
+        self.gravity_cutoff_hz = gravity_cutoff_hz
+        self.onset_fraction = onset_fraction
+        self.rate_floor_dps = rate_floor_dps
+        self.quiet_sd_mps2 = quiet_sd_mps2
+        self.min_quiet_s = min_quiet_s
+        self.upright_match_deg = upright_match_deg
+        self.reference = reference
+        self.forward = forward
+        self.min_hip_drop_fraction = min_hip_drop_fraction
+        self.height_m = height_m
+        self.quick_rate_dps = quick_rate_dps
+        self.lift_pause_s = lift_pause_s
+        self.repeated_count = repeated_count
+        self.repeated_window_s = repeated_window_s
+        self.twist_min_deg = twist_min_deg
+        self.quick_twist_dps = quick_twist_dps
+        self.use_reps = use_reps
+        self.use_gyro = use_gyro
+        self.smooth_onset = smooth_onset
+
+    def get_params(self) -> dict[str, Any]:
+        out = {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+        for k in ("reference", "forward"):
+            if out[k] is not None:
+                out[k] = [float(x) for x in out[k]]
+        return out
+
+    # -- public actions -------------------------------------------------------------
+
+    def analyze(
+        self,
+        acc_mps2: ArrayLike,
+        fs_hz: float,
+        *,
+        gyr_dps: ArrayLike | None = None,
+        axes: AxisMap | None = None,
+        placement: str = "other",
+        t0_s: float = 0.0,
+    ) -> TrunkPosture:
+        """Analyse evenly sampled (N, 3) acceleration (and angular rate) at ``fs_hz``."""
+        acc = np.asarray(acc_mps2, dtype=np.float64)
+        if acc.ndim != 2 or acc.shape[1] != 3:
+            raise RecordingError(f"posture analysis needs (N, 3) acceleration, got {acc.shape}")
+        if not np.all(np.isfinite(acc)):
+            raise RecordingError("acceleration contains NaN or infinite values")
+        fs = float(fs_hz)
+        if not (math.isfinite(fs) and fs > 0):
+            raise RecordingError(f"posture analysis needs a positive sampling rate, got {fs_hz!r}")
+        gyr = None
+        if gyr_dps is not None:
+            gyr = np.asarray(gyr_dps, dtype=np.float64)
+            if gyr.shape != acc.shape:
+                raise RecordingError("angular rate and acceleration must have the same shape")
+        seg = Segment(
+            time_s=t0_s + np.arange(acc.shape[0]) / fs, acc_mps2=acc, gyr_dps=gyr, fs_hz=fs
+        )
+        return self._run([seg], axes=axes, placement=placement, height_m=self.height_m)
+
+    def analyze_recording(self, rec: Recording) -> TrunkPosture:
+        """Analyse every gap-free stretch of ``rec`` (reference and forward pooled)."""
+        segs = [s for s in uniform_segments(rec) if s.time_s.size >= 4]
+        if not segs:
+            raise TooShortError(f"{rec.source or 'recording'}: no gap-free stretch to analyse")
+        height = self.height_m
+        if height is None:
+            try:
+                height = float(rec.metadata.get("height_m", "nan"))
+            except ValueError:
+                height = None
+            if height is not None and not (1.0 <= height <= 2.5):
+                height = None
+        return self._run(segs, axes=rec.axes, placement=rec.placement, height_m=height)
+
+    def rep_alignment(self, windows: Sequence[tuple[float, float]]) -> list[dict[str, Any]]:
+        """Peak flexion in each repetition window ``(start_s, end_s)``.
+
+        Returns one dict per window: ``index`` (1-based), ``start_s``,
+        ``end_s``, ``peak_flexion_deg`` (None when the window holds no
+        sample), ``peak_s``, ``peak_lateral_deg`` and ``text`` such as
+        ``"rep 4: trunk flexed 52 degrees"``.
+        """
+        if not hasattr(self, "flexion_deg_"):
+            raise RecordingError("run analyze() or analyze_recording() before rep_alignment()")
+        t = self.time_s_
+        out = []
+        for i, (a, b) in enumerate(windows, start=1):
+            m = (t >= a) & (t <= b)
+            if not m.any():
+                out.append(
+                    {
+                        "index": i,
+                        "start_s": a,
+                        "end_s": b,
+                        "peak_flexion_deg": None,
+                        "peak_s": None,
+                        "peak_lateral_deg": None,
+                        "text": f"rep {i}: no data",
+                    }
+                )
+                continue
+            idx = np.flatnonzero(m)
+            k = int(idx[np.argmax(self.flexion_deg_[idx])])
+            lat = self.lateral_deg_[idx]
+            peak_lat = float(lat[np.nanargmax(np.abs(lat))]) if np.isfinite(lat).any() else None
+            peak = float(self.flexion_deg_[k])
+            out.append(
+                {
+                    "index": i,
+                    "start_s": float(a),
+                    "end_s": float(b),
+                    "peak_flexion_deg": peak,
+                    "peak_s": float(t[k]),
+                    "peak_lateral_deg": peak_lat,
+                    "text": rep_alignment_text(i, peak, self.segment_),
+                }
+            )
+        return out
+
+    def result(self) -> dict[str, Any]:
+        """The ``posture`` JSON block."""
+        fl = self.flexion_deg_
+        events = [b for b in self.bends_ if b.event]
+        dt = np.diff(self.time_s_, append=self.time_s_[-1])
+        dt = np.where(dt > 0, dt, 0.0)
+        above = float(np.sum(dt[fl >= self.flexion_threshold_deg]))
+        total = float(np.sum(dt)) or 1.0
+        lat = self.lateral_deg_
+        return {
+            "peak_flexion_deg": float(fl.max()),
+            "mean_flexion_deg": float(np.mean(fl)),
+            "events": [b.as_dict() for b in events],
+            "event_count": len(events),
+            "loaded_events": sum(1 for b in events if b.loaded),
+            "high_events": sum(1 for b in events if b.severity == "high"),
+            "quick_events": sum(1 for b in events if b.quick),
+            "repeated_events": sum(1 for b in events if b.repeated),
+            "time_flexed_s": above,
+            "percent_time_flexed": 100.0 * above / total,
+            "flexion_threshold_deg": self.flexion_threshold_deg,
+            "peak_lateral_deg": float(np.nanmax(np.abs(lat))) if np.isfinite(lat).any() else None,
+            "peak_twist_rate_dps": (
+                None
+                if self.twist_rate_dps_ is None
+                else float(np.max(np.abs(self.twist_rate_dps_)))
+            ),
+            "twists": [t.as_dict() for t in self.twists_],
+            "twist_count": sum(1 for t in self.twists_ if not t.during_gait),
+            "bends": [b.as_dict() for b in self.bends_],
+            "sets": self.sets_,
+            "segment": self.segment_,
+            "reference_source": self.reference_source_,
+            "forward_source": self.forward_source_,
+            "reference_gravity": [float(x) for x in self.reference_],
+            "forward_axis": None
+            if self.forward_axis_ is None
+            else [float(x) for x in self.forward_axis_],
+            "height_m": self.height_used_m_,
+            "analysed_s": total,
+            "algorithm": {"name": "TrunkPosture", "version": self.version, **self.get_params()},
+        }
+
+    # -- the analysis -------------------------------------------------------------------
+
+    def _run(
+        self,
+        segs: list[Segment],
+        *,
+        axes: AxisMap | None,
+        placement: str,
+        height_m: float | None,
+    ) -> TrunkPosture:
+        self.segment_ = SEGMENT_OF_PLACEMENT.get(placement, "sensor")
+        self.height_used_m_ = float(height_m) if height_m else DEFAULT_HEIGHT_M
+        sig = self._signals(segs)
+        u = self._reference(sig, axes)
+        f, l_axis = self._forward(sig, u, axes)
+        g = sig.g
+        gu = g @ u
+        self.inclination_deg_ = np.degrees(np.arccos(np.clip(gu, -1.0, 1.0)))
+        gf = sig.g_fast
+        if f is None:
+            self.flexion_deg_ = self.inclination_deg_.copy()
+            self.lateral_deg_ = np.full(gu.size, np.nan)
+            self._flex_fast = np.degrees(np.arccos(np.clip(gf @ u, -1.0, 1.0)))
+        else:
+            self.flexion_deg_ = np.degrees(np.arctan2(-(g @ f), gu))
+            self.lateral_deg_ = np.degrees(np.arcsin(np.clip(-(g @ l_axis), -1.0, 1.0)))
+            self._flex_fast = np.degrees(np.arctan2(-(gf @ f), gf @ u))
+        self.time_s_ = sig.time_s
+        rate = self._tilt_rate(sig, u)
+        self.twist_rate_dps_ = None
+        if sig.gyr is not None:
+            self.twist_rate_dps_ = sig.gyr @ u
+        self.bends_ = self._bends(sig, rate, placement)
+        self.events_ = [b for b in self.bends_ if b.event]
+        self.twists_ = self._twists(sig)
+        self.sets_ = self._sets()
+        return self
+
+    def _signals(self, segs: list[Segment]) -> _Signals:
+        parts: dict[str, list[Any]] = {
+            k: [] for k in ("t", "seg", "fs", "g", "gf", "mag", "acc5", "still", "gyr", "q")
+        }
+        has_gyro = self.use_gyro and all(s.gyr_dps is not None for s in segs)
+        reps: list[tuple[float, float]] = []
+        gait_spans: list[tuple[float, float]] = []
+        for i, s in enumerate(segs):
+            fs = s.fs_hz
+            acc = s.acc_mps2
+            n = acc.shape[0]
+            parts["t"].append(s.time_s)
+            parts["seg"].append(np.full(n, i))
+            parts["fs"].append(np.full(n, fs))
+            parts["g"].append(
+                _unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(self.gravity_cutoff_hz, 0.4 * fs)))
+            )
+            parts["gf"].append(_unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(3.0, 0.4 * fs))))
+            acc5 = lowpass_zero_phase(acc, fs, cutoff_hz=min(5.0, 0.4 * fs))
+            parts["mag"].append(np.linalg.norm(acc5, axis=1))
+            parts["acc5"].append(acc5)
+            parts["still"].append(_moving_sd(acc5, max(int(round(0.3 * fs)), 2)) < STILL_SD_MPS2)
+            if has_gyro:
+                assert s.gyr_dps is not None
+                parts["gyr"].append(lowpass_zero_phase(s.gyr_dps, fs, cutoff_hz=min(5.0, 0.4 * fs)))
+            parts["q"].append(_moving_sd(acc, max(int(round(fs)), 2)) < self.quiet_sd_mps2)
+            det = StepDetector().detect(acc, fs, t0_s=float(s.time_s[0]))
+            gait_spans += [(b.start_s, b.end_s) for b in det.bouts_ if b.gait]
+            if self.use_reps:
+                reps += self._reps(s)
+        t = np.concatenate(parts["t"])
+        gait = np.zeros(t.size, dtype=bool)
+        for a, b in gait_spans:
+            gait |= (t >= a) & (t <= b)
+        return _Signals(
+            time_s=t,
+            seg=np.concatenate(parts["seg"]),
+            fs=np.concatenate(parts["fs"]),
+            g=np.concatenate(parts["g"]),
+            g_fast=np.concatenate(parts["gf"]),
+            acc_mag=np.concatenate(parts["mag"]),
+            acc5=np.concatenate(parts["acc5"]),
+            still=np.concatenate(parts["still"]),
+            gyr=np.concatenate(parts["gyr"]) if has_gyro else None,
+            quiet=np.concatenate(parts["q"]),
+            gait=gait,
+            reps=reps,
+        )
+
+    @staticmethod
+    def _reps(s: Segment) -> list[tuple[float, float]]:
+        """Repetition windows of exercise sets in one stretch (RepCounter)."""
+        from .reps import RepCounter
+
+        try:
+            rc = RepCounter().count(s.acc_mps2, s.fs_hz, gyr_dps=s.gyr_dps, t0_s=float(s.time_s[0]))
+        except BalanceMonError:
+            return []
+        out = []
+        for rs in rc.sets_:
+            # a rep spans one extreme posture to the next; pad by half a period
+            half = 0.5 * rs.period_s
+            out += [(r.start_s - half, r.end_s + half) for r in rs.reps]
+        return out
+
+    def _reference(self, sig: _Signals, axes: AxisMap | None) -> FloatArray:
+        g = sig.g
+        ref = self.reference
+        if ref is not None:
+            arr = np.asarray(ref, dtype=np.float64)
+            if arr.shape == (3,) and np.linalg.norm(arr) > 0:
+                self.reference_source_ = "given"
+                self.reference_ = arr / np.linalg.norm(arr)
+                return self.reference_
+            if arr.shape == (2,):
+                m = (sig.time_s >= arr[0]) & (sig.time_s <= arr[1])
+                if not m.any():
+                    raise RecordingError(
+                        f"the upright reference window {arr[0]:g}-{arr[1]:g} s holds no sample"
+                    )
+                self.reference_source_ = "given window"
+                self.reference_ = _unit(g[m].mean(axis=0))
+                return self.reference_
+            raise RecordingError(
+                "reference must be a gravity 3-vector or a (start_s, end_s) window"
+            )
+        # quiet stretches, never across a gap
+        stretches = []
+        for a, b in _runs(sig.quiet):
+            for s_id in np.unique(sig.seg[a:b]):
+                idx = np.flatnonzero(sig.seg[a:b] == s_id) + a
+                dur = idx.size / float(sig.fs[idx[0]])
+                if dur >= self.min_quiet_s:
+                    stretches.append((dur, _unit(g[idx].mean(axis=0))))
+        stretches.sort(key=lambda x: -x[0])
+        if sig.gait.sum() > 0:
+            walk = _unit(g[sig.gait].mean(axis=0))
+            near = [d for d in stretches if _angle_deg(d[1], walk) <= self.upright_match_deg]
+            if near:
+                self.reference_source_ = "standing near walking"
+                self.reference_ = near[0][1]
+            else:
+                self.reference_source_ = "walking"
+                self.reference_ = walk
+            return self.reference_
+        if stretches:
+            pick = stretches
+            if axes is not None:
+                v = axes_vector(axes, "v")
+                pick = [d for d in stretches if _angle_deg(d[1], v) <= 35.0] or stretches
+            self.reference_source_ = "longest quiet stretch"
+            self.reference_ = pick[0][1]
+            return self.reference_
+        self.reference_source_ = "median"
+        self.reference_ = _unit(np.median(g, axis=0))
+        return self.reference_
+
+    def _forward(
+        self, sig: _Signals, u: FloatArray, axes: AxisMap | None
+    ) -> tuple[FloatArray | None, FloatArray | None]:
+        def flat(v: FloatArray) -> FloatArray | None:
+            w = v - (v @ u) * u
+            n = float(np.linalg.norm(w))
+            return w / n if n > 0.3 else None
+
+        self.forward_axis_ = None
+        meta = flat(axes_vector(axes, "ap")) if axes is not None else None
+        given = (
+            flat(np.asarray(self.forward, dtype=np.float64)) if self.forward is not None else None
+        )
+        g = sig.g
+        h = g - np.outer(g @ u, u)
+        incl = np.degrees(np.arccos(np.clip(g @ u, -1.0, 1.0)))
+        big = incl >= self.bend_min_deg
+        data = None
+        if big.sum() >= 0.5 * float(np.median(sig.fs)):  # half a second of large inclination
+            d = -_unit(h[big]) * incl[big][:, None]
+            mean = d.sum(axis=0)
+            if np.linalg.norm(mean) >= 0.5 * float(incl[big].sum()):
+                data = flat(mean)
+        if given is not None:
+            f, src = given, "given"
+        elif meta is not None and data is not None:
+            if _angle_deg(meta, data) <= 45.0:
+                f, src = data, "movement (agrees with axes metadata)"
+            else:
+                f, src = meta, "axes metadata"
+        elif meta is not None:
+            f, src = meta, "axes metadata"
+        elif data is not None:
+            f, src = data, "movement"
+        else:
+            self.forward_source_ = "none"
+            return None, None
+        self.forward_source_ = src
+        self.forward_axis_ = f
+        left = np.cross(u, f)
+        if axes is not None:
+            ml = axes_vector(axes, "ml")
+            if float(left @ ml) < 0:
+                left = -left  # lateral lean positive towards the metadata's +ml
+        return f, left
+
+    def _tilt_rate(self, sig: _Signals, u: FloatArray) -> FloatArray:
+        """Tilt rate (deg/s): gyroscope perpendicular to the long axis, else from gravity."""
+        if sig.gyr is not None:
+            w = sig.gyr - np.median(sig.gyr[sig.quiet], axis=0) if sig.quiet.any() else sig.gyr
+            self._gyr_unbiased = w
+            return np.linalg.norm(w - np.outer(w @ u, u), axis=1)
+        self._gyr_unbiased = None
+        out = np.zeros(sig.time_s.size)
+        for s_id in np.unique(sig.seg):
+            idx = np.flatnonzero(sig.seg == s_id)
+            gf = sig.g_fast[idx]
+            fs = float(sig.fs[idx[0]])
+            if idx.size > 2:
+                out[idx] = np.degrees(np.linalg.norm(np.gradient(gf, axis=0), axis=1)) * fs
+        return out
+
+    def _bends(self, sig: _Signals, rate: FloatArray, placement: str) -> list[Bend]:
+        fl = self.flexion_deg_
+        floor = self.rate_floor_dps * (1.0 if sig.gyr is not None else 2.0)
+        out: list[Bend] = []
+        t = sig.time_s
+        for s_id in np.unique(sig.seg):
+            idx = np.flatnonzero(sig.seg == s_id)
+            lo0, hi0 = int(idx[0]), int(idx[-1]) + 1
+            fs = float(sig.fs[lo0])
+            search = int(round(3.0 * fs))
+            low = fl[lo0:hi0] >= self.bend_min_deg - BEND_HYSTERESIS_DEG
+            exc = [
+                (a + lo0, b + lo0)
+                for a, b in _runs(low)
+                if float(fl[lo0 + a : lo0 + b].max()) >= self.bend_min_deg
+            ]
+            prev_end = lo0
+            for j, (a, b) in enumerate(exc):
+                nxt = exc[j + 1][0] if j + 1 < len(exc) else hi0
+                lo, hi = max(prev_end, a - search), min(nxt, b + search)
+                thr = max(self.onset_fraction * float(rate[lo:hi].max()), floor)
+                before = np.flatnonzero(rate[lo:a] <= thr)
+                after = np.flatnonzero(rate[b:hi] <= thr)
+                i0 = lo + int(before[-1]) if before.size else lo
+                i1 = b + int(after[0]) if after.size else hi - 1
+                complete = bool(before.size and after.size)
+                k = a + int(np.argmax(fl[a:b]))
+                start, end = float(t[i0]), float(t[i1])
+                if self.smooth_onset:
+                    fit = self._timing_rate(t, rate, thr, i0, k, i1)
+                    if fit is not None:
+                        start = max(fit[0], float(t[lo]))
+                        end = min(fit[1], float(t[hi - 1]))
+                e0 = min(int(np.searchsorted(t, start)), i0)
+                e1 = max(int(np.searchsorted(t, end)), i1)
+                r0, r1 = self._rests(sig, lo, e0, e1, hi)
+                pad = int(round(0.25 * fs))
+                # integrate between rests: those found, else around the timing
+                j0 = r0 if r0 is not None else max(int(np.searchsorted(t, start)) - pad, lo)
+                j1 = r1 if r1 is not None else min(int(np.searchsorted(t, end)) + pad, hi - 1)
+                complete = r0 is not None and r1 is not None
+                out.append(
+                    self._bend(sig, rate, thr, a, b, k, j0, j1, start, end, complete, fs, placement)
+                )
+                prev_end = max(i1, j1)
+        self._mark_repeated(out)
+        return out
+
+    @staticmethod
+    def _rests(sig: _Signals, lo: int, a: int, b: int, hi: int) -> tuple[int | None, int | None]:
+        """The last still sample up to a bend's start ``a`` and the first from its end ``b``.
+
+        Still: the moving SD (0.3 s) of the 5 Hz acceleration is under
+        :data:`STILL_SD_MPS2`. The vertical drop is integrated between them,
+        where the velocity is zero. None when there is none within [lo, hi).
+        """
+        before = np.flatnonzero(sig.still[lo : a + 1])
+        after = np.flatnonzero(sig.still[b:hi])
+        return (
+            lo + int(before[-1]) if before.size else None,
+            b + int(after[0]) if after.size else None,
+        )
+
+    @staticmethod
+    def _timing_rate(
+        t: FloatArray, rate: FloatArray, thr: float, i0: int, k: int, i1: int
+    ) -> tuple[float, float] | None:
+        """Start and end of a smooth movement from the tilt-rate threshold crossings.
+
+        A smooth point-to-point movement follows the minimum-jerk profile
+        (Flash & Hogan 1985, J Neurosci 5:1688): its speed reaches a fraction
+        p of its peak at u = (1 - sqrt(1 - sqrt(p))) / 2 of its duration, that
+        is u / (0.5 - u) of the time from there to the peak speed. The
+        crossings are moved back (start) and forward (end) by that much, using
+        the rate peaks of the going-down and the coming-up halves.
+        """
+        out = []
+        for lo, hi, edge, sign in ((i0, k, i0, -1.0), (k, i1, i1, 1.0)):
+            if hi - lo < 3:
+                out.append(float(t[edge]))
+                continue
+            j = lo + int(np.argmax(rate[lo : hi + 1]))
+            p = min(max(thr / max(float(rate[j]), 1e-9), 1e-6), 0.5)
+            u = 0.5 * (1.0 - math.sqrt(1.0 - math.sqrt(p)))
+            out.append(float(t[edge]) + sign * u / (0.5 - u) * abs(float(t[j] - t[edge])))
+        return out[0], out[1]
+
+    def _bend(
+        self,
+        sig: _Signals,
+        rate: FloatArray,
+        thr: float,
+        a: int,
+        b: int,
+        k: int,
+        i0: int,
+        i1: int,
+        start: float,
+        end: float,
+        complete: bool,
+        fs: float,
+        placement: str,
+    ) -> Bend:
+        fl = self.flexion_deg_
+        t = sig.time_s
+        peak = float(fl[k])
+        lat = self.lateral_deg_[i0 : i1 + 1]
+        lat_peak = float(lat[np.nanargmax(np.abs(lat))]) if np.isfinite(lat).any() else float("nan")
+        above = float(np.sum(fl[i0 : i1 + 1] >= self.flexion_threshold_deg)) / fs
+        peak_rate = float(rate[i0 : i1 + 1].max())
+        # a pause at the bottom: the rate stays under the onset threshold near the peak
+        w = int(round(0.75 * fs))
+        still = rate[max(k - w, i0) : min(k + w, i1) + 1] <= max(thr, 2.0 * self.rate_floor_dps)
+        pause = max((e - s for s, e in _runs(still)), default=0) / fs
+        event = peak >= self.flexion_threshold_deg
+        lift_like = bool(event and complete and pause >= self.lift_pause_s)
+        in_rep = any(min(end, r1) - max(start, r0) >= 0.5 * (end - start) for r0, r1 in sig.reps)
+        drop = hip = None
+        kind = None
+        if complete and placement in SEGMENT_OF_PLACEMENT:
+            drop = self._drop(
+                sig.acc_mag[i0 : i1 + 1], self.inclination_deg_[i0 : i1 + 1], k - i0, fs
+            )
+            hip = drop - self._rotation_drop(peak, placement)
+            kind = "squat" if hip >= self.min_hip_drop_fraction * self.height_used_m_ else "stoop"
+        twist = None
+        if self._gyr_unbiased is not None:
+            twist = float(np.max(np.abs(self._gyr_unbiased[i0 : i1 + 1] @ self.reference_)))
+        return Bend(
+            start_s=start,
+            end_s=end,
+            peak_s=float(t[k]),
+            peak_deg=peak,
+            lateral_peak_deg=lat_peak,
+            time_above_s=above,
+            peak_rate_dps=peak_rate,
+            complete=complete,
+            drop_m=drop,
+            hip_drop_m=hip,
+            kind=kind,
+            in_repetition=in_rep,
+            lift_like=lift_like,
+            quick=peak_rate >= self.quick_rate_dps,
+            twist_peak_dps=twist,
+            event=event,
+            severity=(
+                None if not event else ("high" if peak >= self.high_flexion_deg else "moderate")
+            ),
+        )
+
+    @staticmethod
+    def _drop(mag: FloatArray, incl: FloatArray, k: int, fs: float) -> float:
+        """Sensor's vertical drop (m) from |a| - g integrated on each half of a bend.
+
+        ``|a|`` is the vertical specific force to first order whatever the
+        sensor's orientation (``|g + a| = g + a_v + |a_h|^2 / 2g + ...``).
+        Its resting level is taken from the first (going down) or last
+        (coming up, integrated backwards) 0.2 s, which are at rest. A sensor's
+        bias and scale errors make that level depend on the orientation, so
+        an offset proportional to the change of inclination ``incl`` since
+        rest is removed too, its size set by the velocity being zero again at
+        the deepest point ``k`` (where the sensor turns round). The two
+        halves' drops are averaged.
+        """
+        n_rest = max(int(round(0.2 * fs)), 1)
+
+        def half(a: FloatArray, th: FloatArray) -> float:
+            if a.size < 3:
+                return 0.0
+            acc = a - float(np.mean(a[: min(n_rest, a.size - 1)]))
+            s = np.abs(th - th[0])
+            s_int = float(np.sum(0.5 * (s[1:] + s[:-1]))) / fs
+            a_int = float(np.sum(0.5 * (acc[1:] + acc[:-1]))) / fs
+            if s_int > 1e-9:
+                acc = acc - (a_int / s_int) * s
+            v = np.concatenate(([0.0], np.cumsum(0.5 * (acc[1:] + acc[:-1])) / fs))
+            v -= v[-1] * np.arange(v.size) / (v.size - 1)  # what the model leaves
+            z = np.concatenate(([0.0], np.cumsum(0.5 * (v[1:] + v[:-1])) / fs))
+            return float(-z[-1])
+
+        down = half(mag[: k + 1], incl[: k + 1])
+        up = half(mag[k:][::-1], incl[k:][::-1])
+        return 0.5 * (down + up)
+
+    def _rotation_drop(self, peak_deg: float, placement: str) -> float:
+        """How far rotating the segment about the hips lowers the sensor (m)."""
+        h = self.height_used_m_
+        th = math.radians(max(peak_deg, 0.0))
+        if placement == "lower_back":
+            return 0.045 * h * (1.0 - math.cos(th)) - 0.06 * h * math.sin(th)
+        tp = 0.75 * th
+        return (
+            0.045 * h * (1.0 - math.cos(tp))
+            + 0.145 * h * (1.0 - math.cos(th))
+            + 0.06 * h * math.sin(th)
+        )
+
+    def _mark_repeated(self, bends: list[Bend]) -> None:
+        times = [b.peak_s for b in bends if b.event]
+        n, w = self.repeated_count, self.repeated_window_s
+        rep = set()
+        for i in range(len(times)):
+            j = i
+            while j + 1 < len(times) and times[j + 1] - times[i] <= w:
+                j += 1
+            if j - i + 1 >= n:
+                rep.update(times[i : j + 1])
+        for i, b in enumerate(bends):
+            if b.event and b.peak_s in rep:
+                bends[i] = Bend(**{**b.__dict__, "repeated": True})
+
+    def _twists(self, sig: _Signals) -> list[Twist]:
+        w = getattr(self, "_gyr_unbiased", None)
+        if w is None:
+            return []
+        ax = w @ self.reference_
+        out = []
+        for s_id in np.unique(sig.seg):
+            idx = np.flatnonzero(sig.seg == s_id)
+            fs = float(sig.fs[idx[0]])
+            r = ax[idx]
+            t = sig.time_s[idx]
+            moving = np.abs(r) > max(0.1 * self.quick_twist_dps, 2.0 * self.rate_floor_dps)
+            for a, b in _runs(moving):
+                if b - a < 2:
+                    continue
+                ang = float(np.sum(r[a:b]) / fs)
+                if abs(ang) < self.twist_min_deg:
+                    continue
+                pk = float(np.max(np.abs(r[a:b])))
+                gi = idx[a:b]
+                out.append(
+                    Twist(
+                        start_s=float(t[a]),
+                        end_s=float(t[b - 1]),
+                        angle_deg=ang,
+                        peak_rate_dps=pk,
+                        quick=pk >= self.quick_twist_dps,
+                        during_gait=bool(sig.gait[gi].mean() >= 0.5),
+                        flexed=bool(np.any(self.flexion_deg_[gi] >= self.flexion_threshold_deg)),
+                    )
+                )
+        return out
+
+    def _sets(self) -> list[dict[str, Any]]:
+        """Consecutive complete bends (gaps under 8 s) with at least two members."""
+        groups: list[list[Bend]] = []
+        for b in self.bends_:
+            if not b.complete or b.kind is None:
+                continue
+            if groups and b.start_s - groups[-1][-1].end_s <= 8.0:
+                groups[-1].append(b)
+            else:
+                groups.append([b])
+        out = []
+        for g in groups:
+            if len(g) < 2:
+                continue
+            n_squat = sum(1 for b in g if b.kind == "squat")
+            kind = "squat" if n_squat * 2 > len(g) else "stoop"
+            out.append(
+                {
+                    "start_s": g[0].start_s,
+                    "end_s": g[-1].end_s,
+                    "bends": len(g),
+                    "kind": kind,
+                    "squat_bends": n_squat,
+                    "stoop_bends": len(g) - n_squat,
+                    "mean_peak_deg": float(np.mean([b.peak_deg for b in g])),
+                    "max_peak_deg": float(max(b.peak_deg for b in g)),
+                    "flexion_events": sum(1 for b in g if b.event),
+                }
+            )
+        return out
+
+
+def axes_vector(axes: AxisMap, body_axis: str) -> FloatArray:
+    """The sensor-frame unit vector of a body axis (``v``, ``ml`` or ``ap``) of an axis map."""
+    v = np.zeros(3)
+    for i, (b, s) in enumerate(zip(axes.body, axes.sign, strict=True)):
+        if b == body_axis:
+            v[i] = float(s)
+    return v
+
+
+def peak_flexion_per_rep(
+    rec: Recording, windows: Sequence[tuple[float, float]], **params: Any
+) -> list[dict[str, Any]]:
+    """Convenience: analyse ``rec`` and return :meth:`TrunkPosture.rep_alignment` of ``windows``."""
+    return TrunkPosture(**params).analyze_recording(rec).rep_alignment(windows)
