@@ -10,6 +10,8 @@ order 4, at about 0.90 x cutoff); this is the usual convention of "zero-phase
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal
@@ -20,13 +22,22 @@ __all__ = ["highpass_zero_phase", "lowpass_zero_phase"]
 
 
 def _sos(kind: str, cutoff_hz: float, fs_hz: float, order: int) -> NDArray[np.float64]:
+    # a copy: the cached design is shared, and scipy wants a writable array
+    return _design(kind, float(cutoff_hz), float(fs_hz), int(order)).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _design(kind: str, cutoff_hz: float, fs_hz: float, order: int) -> NDArray[np.float64]:
+    """Butterworth design (cached: analyses filter many segments at the same rate)."""
     nyq = fs_hz / 2.0
     if not 0 < cutoff_hz < nyq:
         raise RecordingError(
             f"a {cutoff_hz:g} Hz {kind} filter needs a sampling rate above {2 * cutoff_hz:g} Hz "
             f"(this recording: {fs_hz:.4g} Hz); record at a higher rate"
         )
-    return signal.butter(order, cutoff_hz, btype=kind, fs=fs_hz, output="sos")
+    sos = signal.butter(order, cutoff_hz, btype=kind, fs=fs_hz, output="sos")
+    sos.flags.writeable = False  # shared between callers through the cache
+    return sos
 
 
 def _apply(sos: NDArray[np.float64], x: ArrayLike, axis: int) -> NDArray[np.float64]:

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..recording import Recording
 
-__all__ = ["Segment", "gap_free_segments", "resample_uniform", "uniform_segments"]
+__all__ = ["Segment", "gap_free_segments", "on_grid", "resample_uniform", "uniform_segments"]
 
 
 @dataclass(frozen=True)
@@ -51,17 +51,35 @@ def resample_uniform(
     return tu, np.column_stack([np.interp(tu, t, a[:, j]) for j in range(a.shape[1])])
 
 
+def on_grid(time_s: ArrayLike, fs_hz: float, *, tolerance: float = 0.01) -> bool:
+    """Whether samples already sit on ``t0 + k / fs_hz`` within ``tolerance`` of an interval."""
+    t = np.asarray(time_s, dtype=np.float64)
+    if t.size < 2:
+        return True
+    k = np.arange(t.size, dtype=np.float64)
+    return bool(np.max(np.abs(t - t[0] - k / fs_hz)) <= tolerance / fs_hz)
+
+
 def uniform_segments(rec: Recording, *, min_samples: int = 2) -> list[Segment]:
-    """The recording's gap-free segments, each resampled onto a uniform grid."""
+    """The recording's gap-free segments, each on a uniform grid.
+
+    A segment whose samples already lie on the grid to within 1 % of a sample
+    interval (device-timed streams, files written at a fixed rate) is used as
+    it is, without interpolation or copies; others are linearly interpolated.
+    """
     fs = rec.fs_est_hz
     out = []
     for a, b in gap_free_segments(rec):
         if b - a < min_samples:
             continue
         t = rec.time_s[a:b]
-        tu, acc = resample_uniform(t, rec.acc_mps2[a:b], fs)
-        gyr = None
-        if rec.gyr_dps is not None:
-            _, gyr = resample_uniform(t, rec.gyr_dps[a:b], fs)
+        if on_grid(t, fs):
+            tu = t[0] + np.arange(b - a) / fs
+            acc, gyr = rec.acc_mps2[a:b], None if rec.gyr_dps is None else rec.gyr_dps[a:b]
+        else:
+            tu, acc = resample_uniform(t, rec.acc_mps2[a:b], fs)
+            gyr = None
+            if rec.gyr_dps is not None:
+                _, gyr = resample_uniform(t, rec.gyr_dps[a:b], fs)
         out.append(Segment(time_s=tu, acc_mps2=acc, gyr_dps=gyr, fs_hz=fs))
     return out
