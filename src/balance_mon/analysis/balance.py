@@ -875,7 +875,11 @@ class FourStageAnalyzer:
         onset = self._loss_in(w, acc, fs, t0, det)
         end = w.quiet_end_s
         loss = None
-        if onset is not None and onset < w.start_s + self.hold_s and onset <= end + 0.5:
+        # a burst in the last tolerance_s of the hold is the step into the next
+        # stance, not a loss (the stance was already held; same rule as the
+        # protocols' scoring of hold trials)
+        deadline = w.start_s + self.hold_s - self.tolerance_s
+        if onset is not None and onset < deadline and onset <= end + 0.5:
             loss = onset
             end = onset
         dur = max(end - w.start_s, 0.0)
