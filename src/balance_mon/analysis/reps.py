@@ -1,67 +1,119 @@
 """Repetition counting for strength exercises, whatever the sensor's orientation.
 
 One counter serves squats, sit-to-stands, push-ups, heel raises, lunges, band
-rows, arm raises and stair climbing from a trunk, thigh or wrist sensor:
+rows, arm raises and stair climbing from a trunk (lower back, sternum), thigh
+or wrist sensor at 12.5 Hz to 1 kHz, without being told how the sensor sits on
+the body. docs/reps.md describes the method, the reasoning behind every
+threshold, the measured accuracy and the limits; in short:
 
-1. **Bouts.** Movement intensity is the moving standard deviation (window
-   ``activity_window_s``) of the acceleration (and angular rate) summed over
-   axes; samples above an absolute threshold are active, and active stretches
-   separated by less than ``max_pause_s`` are one bout (one set). The
-   thresholds are absolute (m/s^2, deg/s), so a bout is decided from local data
-   only and the live counter finds the same bouts as the offline one.
-2. **Period.** In each bout the low-passed 3-axis acceleration (plus the
-   angular rate, scaled to comparable units, when a gyroscope is present) is
-   centred and its multichannel autocorrelation computed; the repetition period
-   is the lag of its highest peak between ``min_rep_s`` and ``max_rep_s``,
-   with a check for its half (the autocorrelation of a rep also peaks at two
-   periods). Multichannel autocorrelation needs no orientation: gravity's
-   projection (segment tilt) and the linear acceleration all repeat with the
-   rep.
-3. **Cycles.** Every channel is band-passed around the repetition frequency
-   f0 (``band_low`` x f0 to ``band_high`` x f0, zero phase), which turns any
-   rep waveform (two humps, pauses at the top) into one oscillation per rep;
-   the first principal component of the band-passed channels is counted with
-   hysteresis: one rep per excursion above +h following one below -h, with h
-   a fraction ``hysteresis`` of the bout's robust amplitude. Half-cycles at the
-   bout's edges and excursions shorter than ``min_rep_s`` do not count.
+1. **Working rate.** Block means of ``k = floor(fs / 50)`` samples (the
+   averaging's first null is at the working rate, so nothing aliases into the
+   repetition band below 2.2 Hz); everything below runs at 12.5-52 Hz.
+2. **Sets.** Movement intensity is the moving standard deviation of the
+   acceleration (and angular rate) over ``activity_window_s``; samples above
+   absolute thresholds are active, and active stretches less than
+   ``max_pause_s`` apart are one bout (one set). Absolute thresholds need only
+   local data, so the live counter finds the bouts the offline one finds.
+3. **Exercise posture.** Movements into and out of the exercise posture
+   (raising the arm to hold a band, leaning onto a wall) are not repetitions:
+   leading and trailing postures (gravity's direction over 1 s) further than
+   ``posture_tol_deg`` from every posture of the middle half of the bout are
+   dropped.
+4. **Two views of the movement.** *Vertical*: ``|a|`` minus its mean is the
+   sensor's vertical acceleration to first order whatever its orientation
+   (``|g + a| = g + a_v + |a_h|^2 / 2g + ...``); integrated twice it is the
+   vertical displacement, one cycle per repetition of every exercise that
+   raises and lowers a body part. *Orientation*: the three acceleration axes
+   (gravity's projection follows the segment's tilt, plus the linear
+   acceleration) and, when present, the angular rate.
+5. **Period.** Normalised autocorrelations of both views (the vertical one of
+   the velocity, which weighs the fundamental over the harmonics of movements
+   with holds), high-passed below the slowest repetition. The period is the
+   shortest lag at which every trusted view repeats nearly as well as at the
+   best lag (``shorter_ratio``): a sit-to-stand tilts the trunk twice but
+   lifts it once. The vertical view is ignored when it is below
+   ``min_vertical_ratio`` of the orientation signal (what sensor bias, scale
+   error and the ``|a|`` approximation make of a rotation) and only tells
+   steps from strides below ``rotation_ratio`` (the repetition is then a
+   rotation of the segment carrying the sensor). A vertical cycle every half
+   cycle of the movement (``sub_ratio``) is steps of both legs or alternating
+   lunges seen from one limb.
+6. **Cycles.** The view that repeats best at the period (and least at half
+   of it) is band-passed around the repetition frequency f0 (``band_low`` to
+   ``band_high`` x f0, zero phase) and integrated (to displacement or angle),
+   the ends held still for one period. Its first principal component is split
+   into excursions beyond +/- ``hysteresis`` x its robust amplitude;
+   excursions outside the active span (filter ringing) or smaller than
+   ``min_excursion`` x the median (counter-movements) are dropped. The
+   displacement is offset by the rest posture, so excursions alternate rest,
+   away, return, ..., away, return: consecutive (away, return) pairs are the
+   repetitions, and an odd number starts with the rest. With a gait hint
+   (``exercise``) at a leg, every excursion of the leg's own cycle is a step.
 
-The thresholds were set from the physics of the movements (resting noise of
-body-worn MEMS sensors is 0.01-0.05 m/s^2; the slowest exercise modelled,
-heel raises at the trunk, moves about 0.1 m/s^2) and checked on simulated sets
-across exercises, placements, rates 12.5 Hz-1 kHz and tempos; they were not fit
-to any single recording. ``bench/validate.py`` reports the accuracy.
+The thresholds are physical (sensor noise and bias, the smallest vertical
+movement of an exercise, tempo variation within a set) and were checked on
+simulated sets across exercises, placements, rates and tempos with
+``bench/validate_reps.py``; none was fit to one recording.
 
-Published comparison: RecoFit (Morris et al. CHI 2014) counts within +/- 1 in
-93 % of sets; Soro et al. 2019 (Sensors 19:714) in 91 %.
+Published comparison (counts within +/- 1 of the truth): RecoFit (Morris et
+al., CHI 2014) 93 % of sets; Soro et al. 2019 (Sensors 19:714) 91 %.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal
+from scipy.fft import next_fast_len
 
-from ..dsp.filters import lowpass_zero_phase
 from ..dsp.gaps import uniform_segments
 from ..errors import RecordingError
 from ..recording import Recording
 
-__all__ = ["Rep", "RepCounter", "RepSet"]
+__all__ = [
+    "GAIT_EXERCISES",
+    "LIMB_PLACEMENTS",
+    "LiveRepCounter",
+    "Rep",
+    "RepCounter",
+    "RepSet",
+    "decimation_factor",
+]
+
+FloatArray = NDArray[np.float64]
+
+#: Exercise hints whose repetitions are steps of either leg.
+GAIT_EXERCISES = frozenset({"stair_climb", "stairs", "walk", "walking", "step_up"})
+
+#: Placements on one leg: in gait they see their own leg once per stride (two steps).
+LIMB_PLACEMENTS = frozenset({"thigh", "shank"})
+
+#: Working rate the input is averaged down to (at least this, below twice it), Hz.
+WORK_HZ = 50.0
 
 
 @dataclass(frozen=True)
 class Rep:
-    """One repetition: its start and end (s), peak time, duration and amplitude."""
+    """One repetition.
+
+    ``time_s`` is when the repetition became recognisable (its return half
+    crossed the counting threshold; the live counter reports it then),
+    ``start_s`` and ``end_s`` the extreme postures bounding it.
+    """
 
     start_s: float
     end_s: float
-    time_s: float  #: when the rep was completed (counted)
-    amplitude: float  #: peak-to-peak of the counted component, m/s^2-equivalent
-    range_deg: float | None  #: angular range of motion from the gyroscope, if present
+    time_s: float
+    amplitude: float  #: peak-to-peak of the counted signal (relative units, for consistency)
+    vertical_m: float  #: peak-to-peak vertical displacement of the sensor, m
+    tilt_deg: float  #: largest change of the sensor's inclination, deg (accelerometer)
+    range_deg: float | None  #: angular range about the main rotation axis (gyroscope), deg
 
     @property
     def duration_s(self) -> float:
@@ -74,54 +126,74 @@ class Rep:
             "time_s": self.time_s,
             "duration_s": self.duration_s,
             "amplitude": self.amplitude,
+            "vertical_m": self.vertical_m,
+            "tilt_deg": self.tilt_deg,
             "range_deg": self.range_deg,
         }
 
 
+def _cv(values: Sequence[float]) -> float | None:
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 2 or not np.mean(v) > 0:
+        return None
+    return float(np.std(v) / np.mean(v))
+
+
 @dataclass(frozen=True)
 class RepSet:
-    """A bout of repetitions (one set)."""
+    """A bout of repetitions (one set).
+
+    ``signal`` names the view counted (``vertical`` or ``orientation``),
+    ``periodicity`` is its autocorrelation at the period (0-1; 0 when the
+    period was imposed).
+    """
 
     start_s: float
     end_s: float
     period_s: float
+    signal: str
+    periodicity: float
     reps: tuple[Rep, ...]
 
     @property
     def count(self) -> int:
         return len(self.reps)
 
-    def pauses_s(self, factor: float = 2.0) -> list[float]:
-        """Intervals between reps longer than ``factor`` x the median interval."""
+    def intervals_s(self) -> list[float]:
+        """Time between consecutive repetitions."""
         t = [r.time_s for r in self.reps]
-        if len(t) < 3:
+        return [float(x) for x in np.diff(t)] if len(t) > 1 else []
+
+    def pauses_s(self, factor: float = 2.0) -> list[float]:
+        """Intervals between repetitions longer than ``factor`` x the median interval."""
+        d = self.intervals_s()
+        if len(d) < 2:
             return []
-        d = np.diff(t)
         med = float(np.median(d))
-        return [float(x) for x in d if x > factor * med]
+        return [x for x in d if x > factor * med]
 
     def as_dict(self) -> dict[str, Any]:
         durations = [r.duration_s for r in self.reps]
-        amps = [r.amplitude for r in self.reps]
-        cv = lambda v: float(np.std(v) / np.mean(v)) if len(v) > 1 and np.mean(v) > 0 else None  # noqa: E731
+        d = self.intervals_s()
+        med = float(np.median(d)) if d else None
+        steady = [x for x in d if med is not None and x <= 2.0 * med]
         return {
             "start_s": self.start_s,
             "end_s": self.end_s,
             "count": self.count,
             "period_s": self.period_s,
-            "tempo_s_per_rep": float(np.median(durations)) if durations else None,
+            "signal": self.signal,
+            "periodicity": self.periodicity,
+            "tempo_s_per_rep": med,
+            "cadence_per_min": 60.0 / med if med else None,
+            "mean_duration_s": float(np.mean(durations)) if durations else None,
             "pauses_s": self.pauses_s(),
-            "duration_cv": cv(durations),
-            "amplitude_cv": cv(amps),
+            "interval_cv": _cv(steady),
+            "duration_cv": _cv(durations),
+            "amplitude_cv": _cv([r.amplitude for r in self.reps]),
+            "vertical_cv": _cv([r.vertical_m for r in self.reps]),
             "reps": [r.as_dict() for r in self.reps],
         }
-
-
-def _moving_std(x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-    """Centred moving standard deviation of each column, summed in quadrature over columns."""
-    m = _moving_mean(x, n)
-    m2 = _moving_mean(x * x, n)
-    return np.sqrt(np.maximum(m2 - m * m, 0.0).sum(axis=1))
 
 
 def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
@@ -132,36 +204,141 @@ def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     )
 
 
+def _moving_mean(x: FloatArray, n: int) -> FloatArray:
+    """Centred moving average of each column, edges padded with the edge value."""
+    if n <= 1:
+        return x
+    left, right = n // 2, n - 1 - n // 2
+    xp = np.pad(x, ((left, right), (0, 0)), mode="edge")
+    c = np.cumsum(np.vstack([np.zeros((1, x.shape[1])), xp]), axis=0)
+    return (c[n:] - c[:-n]) / n
+
+
+def _moving_std(x: FloatArray, n: int) -> FloatArray:
+    """Centred moving standard deviation of each column, summed in quadrature over columns."""
+    m = _moving_mean(x, n)
+    m2 = _moving_mean(x * x, n)
+    return np.sqrt(np.maximum(m2 - m * m, 0.0).sum(axis=1))
+
+
+def _block_mean(x: FloatArray, k: int) -> FloatArray:
+    """Means of consecutive blocks of ``k`` rows (a trailing partial block is dropped)."""
+    if k <= 1:
+        return x
+    m = x.shape[0] // k
+    return x[: m * k].reshape(m, k, x.shape[1]).mean(axis=1)
+
+
+def decimation_factor(fs_hz: float) -> int:
+    """Samples averaged into one working sample (the working rate stays >= 50 Hz or = fs)."""
+    return max(1, int(fs_hz // WORK_HZ))
+
+
+def _nfft(n: int, extra: int) -> int:
+    """FFT length for ``n`` samples whose circular wrap must spare ``extra`` samples.
+
+    (Autocorrelation lags up to ``extra``; a filter whose response has decayed
+    within ``extra`` samples.)
+    """
+    return next_fast_len(n + max(extra, 1), real=True)
+
+
+@lru_cache(maxsize=64)
+def _lowpass_sos(cutoff_hz: float, fs_hz: float) -> FloatArray:
+    return signal.butter(4, cutoff_hz, btype="lowpass", fs=fs_hz, output="sos")
+
+
+def _lowpass(x: FloatArray, fs: float, cutoff_hz: float) -> FloatArray:
+    """Zero-phase 4th-order Butterworth low-pass (as ``dsp.filters``; design cached)."""
+    sos = _lowpass_sos(float(cutoff_hz), float(fs))
+    return signal.sosfiltfilt(
+        sos, x, axis=0, padlen=min(3 * (2 * sos.shape[0] + 1), x.shape[0] - 1)
+    )
+
+
+def _bandpass_gain(f: FloatArray, lo: float, hi: float) -> FloatArray:
+    """Squared magnitude of a 4th-order Butterworth band-pass ``[lo, hi]`` Hz (analog prototype).
+
+    Applied to a spectrum it is the zero-phase (forward-backward) band-pass.
+    """
+    f0sq, bw = lo * hi, hi - lo
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(f > 0, (f * f - f0sq) / (np.maximum(f, 1e-12) * bw), np.inf)
+    return 1.0 / (1.0 + x**4)
+
+
+@dataclass(frozen=True)
+class _Views:
+    """One bout prepared for counting (working rate, low-passed, trimmed)."""
+
+    lo: int  # working-rate index of the first sample, in the caller's array
+    a: int  # the bout's active span [a, b), in the caller's array
+    b: int
+    vert: FloatArray  # (n, 1) |a| minus its mean
+    orient: list[FloatArray]  # acceleration minus mean; angular rate minus mean
+    acc: FloatArray  # low-passed acceleration
+    gyr: FloatArray | None
+    acfs: dict[str, FloatArray]
+    v_ratio: float  # vertical / orientation RMS in the repetition band
+
+
 class RepCounter:
     """Count repetitions in a recording of strength exercises.
 
     Parameters
     ----------
-    lowpass_hz : low-pass applied before everything (default 5 Hz, capped at
-        0.4 x the rate).
-    min_rep_s, max_rep_s : shortest and longest repetition period considered
-        (default 0.45 s, stair steps; and 10 s, slow sit-to-stands).
+    lowpass_hz : low-pass before everything (default 5 Hz: repetitions and
+        their first harmonics are below 2.5 Hz; capped at 0.4 x the working rate).
+    min_rep_s, max_rep_s : shortest and longest repetition period (default
+        0.45 s, a fast step; 10 s, a slow sit-to-stand).
     activity_window_s : window of the movement-intensity measure (default 1 s).
-    active_acc_mps2 : summed moving SD of acceleration above which a sample is
-        active (default 0.06 m/s^2: about 3 x the resting noise of MEMS sensors).
-    active_gyr_dps : the same for angular rate (default 6 deg/s).
-    max_pause_s : rests shorter than this stay inside one set (default 8 s).
+    active_acc_mps2 : moving SD of acceleration (after a 0.2 s moving average),
+        summed in quadrature over the axes, above which a sample is active
+        (default 0.1 m/s^2: the resting noise of body-worn MEMS parts, 0.01-0.05
+        m/s^2 per axis, leaves at most about 0.06 m/s^2 at 12.5 Hz; the slowest
+        movement counted, a heel raise seen from the trunk, reaches 0.15-0.3).
+    active_gyr_dps : the same for angular rate (default 6 deg/s; resting noise
+        and drift are below 1 deg/s).
+    max_pause_s : rests shorter than this stay inside one set (default 8 s;
+        rests between sets last 30 s or more).
     min_bout_s : shortest bout analysed (default 1.5 s).
-    band_low, band_high : band-pass edges as multiples of the repetition
-        frequency (default 0.5 and 1.6: tempo may vary by tens of percent).
-    hysteresis : counting threshold as a fraction of the bout's robust
-        amplitude (default 0.3).
-    gyro_weight : m/s^2 per deg/s when angular rate joins the autocorrelation
-        (default 0.02: 50 deg/s weighs like 1 m/s^2).
+    band_low, band_high : counting band as multiples of the repetition
+        frequency (default 0.5 and 2.0: repetitions within a set vary in
+        duration by tens of percent).
+    hysteresis : counting threshold as a fraction of the counted signal's
+        robust amplitude (default 0.3).
+    min_excursion : excursions smaller than this fraction of the median
+        excursion are counter-movements or filter transients (default 0.4).
+    min_periodicity : a view whose autocorrelation never reaches this is
+        noise (default 0.15).
+    shorter_ratio : the period is the shortest lag repeating at least this
+        well relative to the best lag (default 0.7).
+    sub_ratio : vertical autocorrelation at half the period, relative to the
+        full period, above which the vertical cycles are the repetitions
+        (default 0.7).
+    min_vertical_ratio, rotation_ratio : vertical/orientation signal ratios
+        below which the vertical view is ignored (0.05) or used only to find
+        steps (0.2); see the module docstring.
+    posture_tol_deg : posture distance defining the exercise posture (default
+        10 deg: larger than sway and sensor noise, smaller than the lean onto
+        a wall).
+    min_cycles : a period is estimated only if the bout holds this many
+        (default 3).
+    exercise : what is being done, if known (e.g. ``stair_climb``); only gait
+        (:data:`GAIT_EXERCISES`) changes the counting, at a limb sensor.
+    placement : where the sensor is, if known (``count_recording`` uses the
+        recording's placement when this is None).
+    use_metadata : take ``exercise`` from the recording's ``exercise``
+        metadata when not given.
 
     Attributes
     ----------
     sets_ : list of :class:`RepSet`.
     count_ : total repetitions.
-    times_s_ : completion time of every repetition.
+    times_s_ : when every repetition was recognised.
     """
 
-    version = "1.0"
+    version = "2.0"
 
     def __init__(
         self,
@@ -170,16 +347,24 @@ class RepCounter:
         min_rep_s: float = 0.45,
         max_rep_s: float = 10.0,
         activity_window_s: float = 1.0,
-        active_acc_mps2: float = 0.06,
+        active_acc_mps2: float = 0.1,
         active_gyr_dps: float = 6.0,
         max_pause_s: float = 8.0,
         min_bout_s: float = 1.5,
         band_low: float = 0.5,
-        band_high: float = 1.6,
+        band_high: float = 2.0,
         hysteresis: float = 0.3,
-        gyro_weight: float = 0.02,
-        integrate_acf: bool = False,
-        prefer_shorter: float = 0.0,
+        min_excursion: float = 0.4,
+        min_periodicity: float = 0.15,
+        shorter_ratio: float = 0.7,
+        sub_ratio: float = 0.7,
+        min_vertical_ratio: float = 0.05,
+        rotation_ratio: float = 0.2,
+        posture_tol_deg: float = 10.0,
+        min_cycles: float = 3.0,
+        exercise: str | None = None,
+        placement: str | None = None,
+        use_metadata: bool = True,
     ) -> None:
         self.lowpass_hz = lowpass_hz
         self.min_rep_s = min_rep_s
@@ -192,11 +377,19 @@ class RepCounter:
         self.band_low = band_low
         self.band_high = band_high
         self.hysteresis = hysteresis
-        self.gyro_weight = gyro_weight
-        self.integrate_acf = integrate_acf
-        self.prefer_shorter = prefer_shorter
+        self.min_excursion = min_excursion
+        self.min_periodicity = min_periodicity
+        self.shorter_ratio = shorter_ratio
+        self.sub_ratio = sub_ratio
+        self.min_vertical_ratio = min_vertical_ratio
+        self.rotation_ratio = rotation_ratio
+        self.posture_tol_deg = posture_tol_deg
+        self.min_cycles = min_cycles
+        self.exercise = exercise
+        self.placement = placement
+        self.use_metadata = use_metadata
 
-    def get_params(self) -> dict[str, float]:
+    def get_params(self) -> dict[str, Any]:
         return {
             k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")
         }
@@ -211,27 +404,43 @@ class RepCounter:
         gyr_dps: ArrayLike | None = None,
         t0_s: float = 0.0,
     ) -> RepCounter:
-        """Count repetitions in evenly sampled (N, 3) acceleration at ``fs_hz``."""
-        acc = np.asarray(acc_mps2, dtype=np.float64)
-        if acc.ndim != 2 or acc.shape[1] != 3:
-            raise RecordingError("repetition counting needs (N, 3) acceleration")
-        gyr = None if gyr_dps is None else np.asarray(gyr_dps, dtype=np.float64)
-        self.sets_ = self._count_segment(acc, gyr, float(fs_hz), t0_s)
+        """Count repetitions in evenly sampled (N, 3) acceleration at ``fs_hz``.
+
+        Raises
+        ------
+        RecordingError
+            On a wrong shape, a non-positive rate or non-finite values.
+        """
+        acc = self._checked(acc_mps2, "acceleration")
+        gyr = None if gyr_dps is None else self._checked(gyr_dps, "angular rate")
+        if gyr is not None and gyr.shape != acc.shape:
+            raise RecordingError(
+                f"angular rate has shape {gyr.shape}, acceleration {acc.shape}; they must match"
+            )
+        fs = float(fs_hz)
+        if not (math.isfinite(fs) and fs > 0):
+            raise RecordingError(
+                f"repetition counting needs a positive sampling rate, got {fs_hz!r}"
+            )
+        gait = self.gait_limb(self.exercise, self.placement)
+        self.sets_ = self._count_segment(acc, gyr, fs, float(t0_s), gait)
         self._finish()
         return self
 
     def count_recording(self, rec: Recording) -> RepCounter:
         """Count repetitions in every gap-free stretch of a recording."""
+        exercise = self.exercise
+        if exercise is None and self.use_metadata:
+            exercise = rec.metadata.get("exercise")
+        placement = self.placement if self.placement is not None else rec.placement
+        gait = self.gait_limb(exercise, placement)
         sets: list[RepSet] = []
         for seg in uniform_segments(rec):
-            sets += self._count_segment(seg.acc_mps2, seg.gyr_dps, seg.fs_hz, float(seg.time_s[0]))
+            t0 = float(seg.time_s[0])
+            sets += self._count_segment(seg.acc_mps2, seg.gyr_dps, seg.fs_hz, t0, gait)
         self.sets_ = sets
         self._finish()
         return self
-
-    def _finish(self) -> None:
-        self.count_ = int(sum(s.count for s in self.sets_))
-        self.times_s_ = [r.time_s for s in self.sets_ for r in s.reps]
 
     def result(self) -> dict[str, Any]:
         return {
@@ -241,15 +450,36 @@ class RepCounter:
             "algorithm": {"name": "RepCounter", "version": self.version, **self.get_params()},
         }
 
-    # -- internals --------------------------------------------------------------
+    @staticmethod
+    def gait_limb(exercise: str | None, placement: str | None) -> bool:
+        """Steps of both legs counted from a sensor on one leg (two per stride)."""
+        return (exercise or "").lower() in GAIT_EXERCISES and (placement or "") in LIMB_PLACEMENTS
 
-    def activity(self, acc: NDArray[np.float64], gyr: NDArray[np.float64] | None, fs: float):
-        """Per-sample movement flag from finite windows only (same result live and offline).
+    # -- sets -------------------------------------------------------------------
+
+    @staticmethod
+    def _checked(x: ArrayLike, what: str) -> FloatArray:
+        a = np.asarray(x, dtype=np.float64)
+        if a.ndim != 2 or a.shape[1] != 3:
+            raise RecordingError(f"repetition counting needs (N, 3) {what}, got shape {a.shape}")
+        if not np.all(np.isfinite(a)):
+            i = int(np.flatnonzero(~np.isfinite(a).all(axis=1))[0])
+            raise RecordingError(
+                f"{what} of sample {i} is not a finite number; split the data at gaps "
+                "(count_recording does) instead of filling them with NaN"
+            )
+        return a
+
+    def _finish(self) -> None:
+        self.count_ = int(sum(s.count for s in self.sets_))
+        self.times_s_ = [r.time_s for s in self.sets_ for r in s.reps]
+
+    def activity(self, acc: FloatArray, gyr: FloatArray | None, fs: float) -> NDArray[np.bool_]:
+        """Per-sample movement flag from finite windows only (the same live and offline).
 
         Acceleration (and angular rate) is smoothed by a 0.2 s moving average,
         then its moving standard deviation over ``activity_window_s``, summed
-        over axes, is compared with the absolute thresholds. Edges are padded
-        with the edge value.
+        over axes, is compared with the absolute thresholds.
         """
         smooth = max(int(round(0.2 * fs)), 1)
         win = max(int(round(self.activity_window_s * fs)), 2)
@@ -274,193 +504,531 @@ class RepCounter:
         """Samples taken on each side of a bout when counting it."""
         return int(round(self.activity_window_s * fs))
 
-    def _count_segment(self, acc, gyr, fs, t0) -> list[RepSet]:
-        n = acc.shape[0]
-        if n < max(16, int(self.min_bout_s * fs)):
+    def _count_segment(self, acc, gyr, fs, t0, gait) -> list[RepSet]:
+        k = decimation_factor(fs)
+        acc_w = _block_mean(acc, k)
+        gyr_w = None if gyr is None else _block_mean(gyr, k)
+        fs_w = fs / k
+        t0_w = t0 + (k - 1) / (2 * fs)  # time of the first block's centre
+        n = acc_w.shape[0]
+        if n < max(16, int(self.min_bout_s * fs_w)):
             return []
         out = []
-        for a, b in self.bouts_from_activity(self.activity(acc, gyr, fs), fs):
-            rs = self.count_bout(acc, gyr, fs, a, b, t0)
+        for a, b in self.bouts_from_activity(self.activity(acc_w, gyr_w, fs_w), fs_w):
+            rs = self.count_bout(acc_w, gyr_w, fs_w, a, b, t0_w, gait_limb=gait)
             if rs is not None:
                 out.append(rs)
         return out
 
-    def count_bout(self, acc, gyr, fs, a, b, t0, *, period_s: float | None = None) -> RepSet | None:
-        """Count one bout ``[a, b)`` of ``acc`` using ``margin_samples`` either side.
+    # -- one bout ----------------------------------------------------------------
 
-        ``period_s`` overrides the autocorrelation estimate (used by the live
-        counter before a bout holds two repetitions).
+    def count_bout(
+        self,
+        acc: FloatArray,
+        gyr: FloatArray | None,
+        fs: float,
+        a: int,
+        b: int,
+        t0: float,
+        *,
+        provisional: bool = False,
+        gait_limb: bool = False,
+    ) -> RepSet | None:
+        """Count bout ``[a, b)`` of working-rate ``acc`` (sample ``i`` at ``t0 + i / fs``).
+
+        ``provisional`` is the live counter's open bout, which may end anywhere:
+        the exercise posture is the latest one; a period seen only twice is
+        accepted (the longest such lag, unless it is a multiple of a period
+        seen three times); before that the bout so far is taken as one
+        repetition, kept only if its two halves are of similar size and it ends
+        in the posture it started from; repetitions are paired from the first
+        excursion. ``gait_limb``: steps of both legs from a sensor on one leg.
         """
-        m = self.margin_samples(fs)
-        lo_i, hi_i = max(a - m, 0), min(b + m, acc.shape[0])
-        seg = acc[lo_i:hi_i]
-        gseg = None if gyr is None else gyr[lo_i:hi_i]
-        if seg.shape[0] < 16:
+        views = self._views(acc, gyr, fs, a, b, provisional=provisional)
+        if views is None:
             return None
-        # work at 50 Hz or less (reps are slower than 5 Hz): block averages of k
-        # samples first (first null at 50 Hz: no aliasing into the rep band), then
-        # the zero-phase low-pass at the working rate
-        k = max(1, int(fs // 50))
-        fs_w = fs / k
-        seg, gseg = _block_mean(seg, k), None if gseg is None else _block_mean(gseg, k)
-        if seg.shape[0] < 16:
+        got = self._period(views, fs, self.min_cycles, gait_limb)
+        if provisional:
+            # early in a set only short lags are seen three times; the longest lag
+            # seen twice that repeats is the period unless it is a multiple of the
+            # short one (below half the data only the period and its harmonics,
+            # or the sub-movements of one repetition, repeat)
+            longer = self._period(views, fs, 2.0, gait_limb, longest=True)
+            if longer is not None and (got is None or longer[0] > 1.5 * got[0]):
+                ratio = longer[0] / got[0] if got is not None else 0.5
+                if abs(ratio - round(ratio)) > 0.15:
+                    got = longer
+            if got is None:
+                # before two cycles: the bout so far as one repetition, kept only if
+                # it ends in the posture it started from (a set-up movement does not)
+                period = min(max((b - a) / fs, self.min_rep_s), self.max_rep_s)
+                name = "vertical" if views.v_ratio >= self.rotation_ratio else "orientation"
+                got = (period, 0.0, name)
+        if got is None:
             return None
-        cut = min(self.lowpass_hz, 0.4 * fs_w)
-        acc_f = lowpass_zero_phase(seg, fs_w, cutoff_hz=cut)
-        gyr_f = None if gseg is None else lowpass_zero_phase(gseg, fs_w, cutoff_hz=cut)
-        chans = acc_f - acc_f.mean(axis=0)
-        if gyr_f is not None:
-            chans = np.column_stack([chans, self.gyro_weight * (gyr_f - gyr_f.mean(axis=0))])
-        period = self._period(chans, fs_w) if period_s is None else period_s
-        if period is None:
-            return None
-        reps = self._cycles(chans, fs_w, period, t0 + (lo_i + (k - 1) / 2) / fs, gyr_f)
-        # reps belong to the bout: drop counts made in the margins
+        period, periodicity, name = got
+        reps = self._cycles(
+            views,
+            name,
+            fs,
+            period,
+            t0,
+            half_cycles=gait_limb,
+            strict=periodicity == 0.0,
+            provisional=provisional,
+        )
         t_a, t_b = t0 + a / fs, t0 + b / fs
         reps = [r for r in reps if t_a - 0.5 * period <= r.time_s <= t_b + 0.5 * period]
         if not reps:
             return None
-        return RepSet(start_s=t_a, end_s=t_b, period_s=period, reps=tuple(reps))
+        return RepSet(
+            start_s=t_a,
+            end_s=t_b,
+            period_s=period,
+            signal=name,
+            periodicity=periodicity,
+            reps=tuple(reps),
+        )
 
-    def _period(self, chans: NDArray[np.float64], fs: float) -> float | None:
-        """Repetition period from the multichannel autocorrelation."""
-        n = chans.shape[0]
-        lo = max(int(round(self.min_rep_s * fs)), 1)
-        hi = min(int(round(self.max_rep_s * fs)), n // 2)
+    def _views(self, acc, gyr, fs, a, b, *, provisional: bool = False) -> _Views | None:
+        """Low-pass, trim to the exercise posture and build both views of bout ``[a, b)``."""
+        m = self.margin_samples(fs)
+        lo, hi = max(a - m, 0), min(b + m, acc.shape[0])
+        if hi - lo < 16:
+            return None
+        cut = min(self.lowpass_hz, 0.4 * fs)
+        acc_f = _lowpass(acc[lo:hi], fs, cut)
+        gyr_f = None if gyr is None else _lowpass(gyr[lo:hi], fs, cut)
+        if self.posture_tol_deg:
+            s0, s1 = self._exercise_span(acc_f, fs, a - lo, b - lo, latest=provisional)
+            if s1 - s0 < 16:
+                return None
+            acc_f = acc_f[s0:s1]
+            gyr_f = None if gyr_f is None else gyr_f[s0:s1]
+            lo += s0
+        mag = np.sqrt((acc_f**2).sum(axis=1))
+        vert = (mag - mag.mean())[:, None]
+        orient = [acc_f - acc_f.mean(axis=0)]
+        if gyr_f is not None:
+            orient.append(gyr_f - gyr_f.mean(axis=0))
+        n = vert.shape[0]
+        nfft = _nfft(n, n // 2 + 1)  # lags up to half the bout are used
+        f = np.fft.rfftfreq(nfft, 1.0 / fs)
+        pv = self._power(vert, nfft)
+        po = [self._power(x, nfft) for x in orient]
+        acfs = {
+            "vertical": self._weighted_acf(pv, f, n, 1),
+            "orientation": np.mean([self._weighted_acf(p, f, n, 0) for p in po], axis=0),
+        }
+        # vertical / orientation RMS in the repetition band (Parseval)
+        band = _bandpass_gain(f, 1.0 / self.max_rep_s, 1.0 / self.min_rep_s)
+        e_o = float((po[0] * band).sum())
+        v_ratio = math.sqrt(float((pv * band).sum()) / e_o) if e_o > 0 else 1.0
+        return _Views(lo, a, b, vert, orient, acc_f, gyr_f, acfs, v_ratio)
+
+    def _exercise_span(
+        self, acc_f: FloatArray, fs: float, a: int, b: int, *, latest: bool = False
+    ) -> tuple[int, int]:
+        """Drop leading and trailing postures never taken in the middle of the bout.
+
+        The posture is the direction of the acceleration averaged over 1 s, every
+        0.25 s. A set often starts and ends with a movement into and out of the
+        exercise posture (lifting the arm to hold a band, leaning onto a wall)
+        that is not a repetition: samples before the first (after the last)
+        posture within ``posture_tol_deg`` of a posture of the middle half of
+        ``[a, b)`` (its last third if ``latest``: a set under way is in its
+        exercise posture now) are dropped. Returns the kept ``[start, stop)``.
+        """
+        n = acc_f.shape[0]
+        step = max(1, int(round(0.25 * fs)))
+        win = max(1, int(round(1.0 * fs)))
+        if n < 4 * win:
+            return 0, n
+        c = np.cumsum(np.vstack([np.zeros((1, 3)), acc_f]), axis=0)
+        starts = np.arange(0, n - win + 1, step)
+        post = (c[starts + win] - c[starts]) / win
+        post /= np.maximum(np.linalg.norm(post, axis=1, keepdims=True), 1e-9)
+        mid = starts + win // 2
+        q1, q3 = (b - (b - a) // 3, b) if latest else (a + (b - a) // 4, b - (b - a) // 4)
+        core = post[(mid >= q1) & (mid <= q3)]
+        if core.shape[0] == 0:
+            return 0, n
+        close = (post @ core.T).max(axis=1) >= math.cos(math.radians(self.posture_tol_deg))
+        idx = np.flatnonzero(close)
+        first, last = int(idx[0]), int(idx[-1])
+        lo = 0 if first == 0 else int(mid[first])
+        hi = n if last == mid.size - 1 else int(mid[last]) + 1
+        return lo, hi
+
+    @staticmethod
+    def _power(x: FloatArray, nfft: int) -> FloatArray:
+        spec = np.fft.rfft(x, nfft, axis=0)
+        return (spec.real**2 + spec.imag**2).sum(axis=1)
+
+    def _weighted_acf(self, power: FloatArray, f: FloatArray, n: int, order: int) -> FloatArray:
+        """Normalised (biased) autocorrelation, from a power spectrum, integrated ``order`` times.
+
+        The power spectrum is weighted by ``1 / (w^2 + w_lo^2)^order`` (leaky
+        integration) and ``(w^2 / (w^2 + w_lo^2))^2`` (4th-order high-pass),
+        ``w_lo = 2 pi / max_rep_s``: slower drift is not a repetition. The
+        biased estimate tapers towards long lags, so a multiple of the period
+        does not beat the period itself.
+        """
+        w2 = (2 * np.pi * f) ** 2
+        wl2 = (2 * np.pi / self.max_rep_s) ** 2
+        ac = np.fft.irfft(power * (w2 / (w2 + wl2)) ** 2 / (w2 + wl2) ** order)[:n]
+        if not ac[0] > 0:
+            return np.zeros(n)
+        return ac / ac[0]
+
+    def _peaks(
+        self, ac: FloatArray, fs: float, cycles: float, strides: bool = False
+    ) -> NDArray[np.intp]:
+        """Autocorrelation peaks at lags from ``min_rep_s`` (twice that for ``strides``:
+        two steps) to ``max_rep_s`` that the bout holds ``cycles`` times."""
+        lo = max(int(round(self.min_rep_s * fs * (2 if strides else 1))), 1)
+        hi = min(int(round(self.max_rep_s * fs)), int(ac.size / cycles))
         if hi <= lo + 1:
-            return None
-        nfft = 1 << int(math.ceil(math.log2(2 * n)))
-        spec = np.fft.rfft(chans, nfft, axis=0)
-        power = (spec * spec.conj()).real.sum(axis=1)
-        if self.integrate_acf:
-            # weight the power by 1 / (f^2 + f_lo^2): the autocorrelation of the
-            # once-integrated signal, where harmonics (two humps, holds at the ends
-            # of a movement) count 1/k^2 less than the repetition's fundamental
-            f = np.fft.rfftfreq(nfft, 1.0 / fs)
-            f_lo = 1.0 / self.max_rep_s
-            power = power / (f**2 + f_lo**2)
-        ac = np.fft.irfft(power, nfft)[:n]
-        if ac[0] <= 0:
-            return None
-        # biased estimate: its natural taper towards long lags keeps a multiple of
-        # the period (or a slow drift across the bout) from beating the period itself
-        ac_u = ac / ac[0]
-        seg = ac_u[lo : hi + 1]
-        peaks, _ = signal.find_peaks(seg)
-        if peaks.size == 0:
-            return None
-        best = peaks[np.argmax(seg[peaks])]
-        lag = lo + int(best)
-        # prefer a shorter period if the autocorrelation has a true peak there nearly
-        # as high (a peak at 2T or 3T can win by noise)
-        peak_lags = lo + peaks
-        for div in (3, 2):
-            cand = lag / div
-            near = peak_lags[np.abs(peak_lags - cand) <= max(1.0, 0.15 * cand)]
-            if near.size == 0:
-                continue
-            j = int(near[np.argmax(ac_u[near])])
-            if self.prefer_shorter and ac_u[j] > self.prefer_shorter * ac_u[lag] and ac_u[j] > 0.3:
-                lag = j
-                break
-        if ac_u[lag] < 0.1:
-            return None
-        return lag / fs
+            return np.zeros(0, dtype=np.intp)
+        p, _ = signal.find_peaks(ac[lo : hi + 1])
+        return lo + p
 
-    def _cycles(self, chans, fs, period, t_start, gyr) -> list[Rep]:
+    @staticmethod
+    def _near_lag(ac: FloatArray, lag: float, tol: float = 0.12) -> int:
+        """The lag (samples) of the largest ``ac`` within +/- ``tol`` x ``lag`` of ``lag``.
+
+        Repetition periods vary by some percent within a set; the tolerance
+        covers that and the quantisation of short lags at low rates.
+        """
+        d = max(1, int(round(tol * lag)))
+        i = int(round(lag))
+        lo, hi = max(i - d, 1), min(i + d + 1, ac.size)
+        return lo + int(np.argmax(ac[lo:hi])) if hi > lo else -1
+
+    @classmethod
+    def _near(cls, ac: FloatArray, lag: float) -> float:
+        """Largest value of ``ac`` near ``lag`` (see :meth:`_near_lag`); -1 out of range."""
+        j = cls._near_lag(ac, lag)
+        return float(ac[j]) if j >= 0 else -1.0
+
+    def _period(
+        self, views: _Views, fs: float, cycles: float, gait_limb: bool, *, longest: bool = False
+    ) -> tuple[float, float, str] | None:
+        """The repetition period (s), its periodicity and the view to count on.
+
+        Lags are considered up to the bout's length / ``cycles``; ``longest``
+        takes the longest well-supported lag instead of the shortest.
+        """
+        acfs = views.acfs
+        strength = {}
+        peaks = {}
+        for k, ac in acfs.items():
+            peaks[k] = self._peaks(ac, fs, cycles, strides=gait_limb)
+            strength[k] = float(ac[peaks[k]].max()) if peaks[k].size else 0.0
+        keep = [k for k in acfs if strength[k] >= self.min_periodicity]
+        use_steps = "vertical" in keep and views.v_ratio >= self.min_vertical_ratio
+        if "orientation" in keep and (views.v_ratio < self.rotation_ratio or gait_limb):
+            # (steps seen from a leg: its own swing, once per stride, is counted)
+            keep = [k for k in keep if k != "vertical"]
+        if not keep:
+            return None
+        cands = np.unique(np.concatenate([peaks[k] for k in keep]))
+        if cands.size == 0:
+            return None
+
+        def support(lag: float) -> float:
+            # the movement repeats at a lag only if every view repeats there
+            return min(self._near(acfs[k], lag) for k in keep)
+
+        sup = np.array([support(c) for c in cands])
+        top = float(sup.max())
+        if not top > 0:
+            return None
+        # the shortest lag repeating nearly as well as the best one: a multiple of
+        # the period, or a pause lining up two stretches of the set, can win by chance
+        good = np.flatnonzero(sup >= self.shorter_ratio * top)
+        best = float(cands[good[-1] if longest else good[0]])
+        # one vertical cycle per half cycle of the movement: steps of both legs, or
+        # alternating lunges, seen from a limb (which sees its own side once per
+        # cycle); not if the orientation reverses at the half cycle (then the two
+        # vertical cycles are the two halves of one repetition)
+        if use_steps and not gait_limb and best / 2 >= self.min_rep_s * fs:
+            acv = acfs["vertical"]
+            half, full = self._near(acv, best / 2), self._near(acv, best)
+            o_half = self._near(acfs["orientation"], best / 2)
+            if half > 0.2 and half >= self.sub_ratio * full and o_half > -0.5:
+                return self._near_lag(acv, best / 2) / fs, half, "vertical"
+        # count on the view that repeats best at the period and least at its half
+        score = {
+            k: self._near(acfs[k], best) - max(self._near(acfs[k], best / 2), 0.0) for k in keep
+        }
+        name = max(score, key=lambda k: score[k])
+        return best / fs, self._near(acfs[name], best), name
+
+    # -- cycles -----------------------------------------------------------------
+
+    def _band_integrate(self, x: FloatArray, fs: float, period: float, order: int) -> FloatArray:
+        """Band-pass around ``1 / period`` (zero phase), then integrate ``order`` times.
+
+        In the frequency domain: the squared magnitude of a 4th-order Butterworth
+        band-pass from ``band_low`` to ``band_high`` x f0 (a forward-backward
+        filter), times a band-limited integrator ``-i w / (w^2 + w_l^2)`` per
+        order, ``w_l`` the band's low edge (``1 / (i w)`` above it, zero at DC:
+        drift is not amplified), scaled to unit gain at f0. Integration weighs
+        the fundamental over the harmonics of movements with holds or two humps.
+        The line joining the end samples is removed first, so the zero padding
+        adds no step.
+        """
         f0 = 1.0 / period
         lo = self.band_low * f0
         hi = min(self.band_high * f0, 0.45 * fs)
-        n = chans.shape[0]
-        if n < 16 or hi <= lo:
+        n = x.shape[0]
+        ramp = np.linspace(0.0, 1.0, n)[:, None]
+        xd = x - (x[:1] + ramp * (x[-1:] - x[:1]))
+        nfft = _nfft(n, int(4 * period * fs))  # the band-pass rings for about a period
+        f = np.fft.rfftfreq(nfft, 1.0 / fs)
+        gain = _bandpass_gain(f, lo, hi).astype(np.complex128)
+        if order:
+            w = 2 * np.pi * f
+            w0, wl = 2 * np.pi * f0, 2 * np.pi * lo
+            gain *= (-1j * w / (w**2 + wl**2) * (w0**2 + wl**2) / w0) ** order
+        return np.fft.irfft(np.fft.rfft(xd, nfft, axis=0) * gain[:, None], nfft, axis=0)[:n]
+
+    def _cycles(
+        self,
+        views: _Views,
+        name: str,
+        fs: float,
+        period: float,
+        t0: float,
+        *,
+        half_cycles: bool,
+        strict: bool = False,
+        provisional: bool = False,
+    ) -> list[Rep]:
+        """Repetitions in the view ``name`` of a bout, given the period.
+
+        ``strict`` (a period guessed, not measured) keeps only repetitions whose
+        two halves are of similar size (within a factor 2) and which end in the
+        posture they started from (``posture_tol_deg``, 0.5 s averages).
+        """
+        f0 = 1.0 / period
+        if min(self.band_high * f0, 0.45 * fs) <= self.band_low * f0:
             return []
-        sos = signal.butter(2, [lo, hi], btype="bandpass", fs=fs, output="sos")
-        padlen = min(n - 1, int(3 * fs / lo))
-        bp = signal.sosfiltfilt(sos, chans, axis=0, padlen=padlen)
-        _, v = np.linalg.eigh(bp.T @ bp)
-        pc = bp @ v[:, -1]
-        env = np.abs(signal.hilbert(pc))
+        if name == "vertical":
+            chans, orders = [views.vert], [2]
+        else:
+            chans, orders = views.orient, [1] * len(views.orient)
+        # hold the ends still for one period, as if the person had paused in the
+        # exercise posture: a repetition ending at the edge of the data is completed
+        npad = int(round(period * fs))
+
+        def pad(x: FloatArray) -> FloatArray:
+            return np.pad(x, ((npad, npad), (0, 0)), mode="edge")
+
+        parts = []
+        for x, o in zip(chans, orders, strict=True):
+            y = self._band_integrate(pad(x), fs, period, o)
+            s = float(np.sqrt((y**2).sum(axis=1).mean()))
+            if s > 0:
+                parts.append(y / s)
+        if not parts:
+            return []
+        bp = np.column_stack(parts)
+        if bp.shape[1] == 1:
+            pc = bp[:, 0]
+        else:
+            _, vec = np.linalg.eigh(bp.T @ bp)
+            pc = bp @ vec[:, -1]
+        env = np.abs(signal.hilbert(pc, _nfft(pc.size, int(period * fs)))[: pc.size])
         amp = float(np.percentile(env, 75))
-        if amp <= 0:
+        if not amp > 0:
             return []
-        h = self.hysteresis * amp
+        # movement lies within the active span; a zero-phase filter rings before
+        # and after it, and the held ends (padding) are not data
+        span = (views.a - views.lo + npad, views.b - views.lo + npad)
+        starts, peaks, extremes = self._excursions(pc, self.hysteresis * amp, span)
+        n_ex = starts.size
+        if half_cycles:
+            # every excursion is a step, but one already under way when the movement
+            # starts is the posture of the leg at rest
+            first = int(n_ex > 0 and starts[0] <= span[0] + int(round(0.25 * fs)))
+            pairs = [(j - 1, j) for j in range(first, n_ex)]
+        else:
+            # the displacement or angle is offset by the rest posture (the signal's
+            # mean lies within the movement): excursions alternate rest, away,
+            # return, ..., away, return. An odd number begins with the rest the set
+            # started from. A set still under way (provisional) may end on either
+            # kind: pairs from the first excursion, so a repetition is counted when
+            # its second half begins at the latest. With a guessed period only the
+            # last pair counts.
+            if strict:
+                first = n_ex - 1
+            elif provisional:
+                first = 1
+            else:
+                first = 1 + n_ex % 2
+            pairs = [(j - 1, j) for j in range(max(first, 1), n_ex, 2)]
+        if not pairs:
+            return []
+        vdisp: FloatArray | None = None  # computed for the first rep that needs it
+        gyr = None if views.gyr is None else pad(views.gyr)
+        acc = pad(views.acc)
+        # provisional counts: the measures of a repetition only once it may be reported
+        n_real = views.vert.shape[0] + npad
+        measure_from = n_real - int(round(3 * period * fs)) if provisional else 0
+        t_first = t0 + (views.lo - npad) / fs
+        half_period = int(round(0.5 * period * fs))
+        reps: list[Rep] = []
+        prev_end: int | None = None
+        for j1, j2 in pairs:
+            x2 = int(extremes[j2])  # the end posture
+            x1 = int(extremes[j1]) if j1 >= 0 else max(x2 - half_period, 0)
+            if half_cycles:
+                s0 = x1
+            elif prev_end is not None and x1 - prev_end < 1.5 * half_period:
+                s0 = prev_end  # straight on from the previous repetition
+            else:
+                s0 = max(2 * x1 - x2, 0)  # from rest: the away half as long as the return
+            if strict and not half_cycles:
+                p1, p2 = abs(pc[peaks[j1]]), abs(pc[peaks[j2]])
+                if min(p1, p2) < 0.5 * max(p1, p2) or not _same_posture(
+                    acc, s0, x2, fs, self.posture_tol_deg
+                ):
+                    continue
+            seg = slice(s0, x2 + 1)
+            vertical = tilt = math.nan
+            rot: float | None = None if gyr is None else math.nan
+            if x2 >= measure_from:
+                if vdisp is None:
+                    vdisp = self._band_integrate(pad(views.vert), fs, period, 2)[:, 0]
+                    vdisp /= (2 * np.pi * f0) ** 2
+                vertical = float(np.ptp(vdisp[seg]))
+                tilt = _tilt_range_deg(acc[seg])
+                rot = None if gyr is None else _rotation_range_deg(gyr[seg], fs)
+            reps.append(
+                Rep(
+                    start_s=t_first + s0 / fs,
+                    end_s=t_first + x2 / fs,
+                    time_s=t_first + int(starts[j2]) / fs,
+                    amplitude=float(np.ptp(pc[seg])),
+                    vertical_m=vertical,
+                    tilt_deg=tilt,
+                    range_deg=rot,
+                )
+            )
+            prev_end = x2
+        return reps
+
+    def _excursions(
+        self, pc: FloatArray, h: float, span: tuple[int, int]
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+        """Alternating excursions of ``pc`` beyond +/- ``h``.
+
+        Returns, per excursion, where it crosses the threshold, where it peaks
+        and when it reaches its extreme posture: within its first stretch
+        beyond the threshold, the first sample within 10 % of that stretch's
+        largest value (a half repetition that ends in a rest stays near its
+        extreme). Excursions peaking outside ``span`` (the movement: a
+        zero-phase filter rings before and after it) or below
+        ``min_excursion`` x the median peak (a counter-movement) are dropped;
+        neighbours of equal sign merge.
+        """
+        empty = np.zeros(0, np.intp)
         label = np.where(pc > h, 1, np.where(pc < -h, -1, 0))
         idx = np.flatnonzero(label)
         if idx.size == 0:
-            return []
+            return empty, empty, empty
         lab = label[idx]
         change = np.concatenate(([True], lab[1:] != lab[:-1]))
-        ev_i, ev_l = idx[change], lab[change]  # alternating excursions
-        reps: list[Rep] = []
-        min_gap = self.min_rep_s * fs
-        prev_count = None
-        first_low = None
-        for j in range(1, ev_i.size):
-            if ev_l[j] == 1 and ev_l[j - 1] == -1:
-                i = int(ev_i[j])
-                if prev_count is not None and i - prev_count < min_gap:
-                    continue
-                s0 = prev_count if prev_count is not None else int(ev_i[j - 1])
-                if first_low is None:
-                    first_low = s0
-                p2p = float(np.ptp(pc[s0 : i + 1]))
-                rng = None
-                if gyr is not None and i > s0:
-                    g = gyr[s0 : i + 1]
-                    ang = np.cumsum(g - g.mean(axis=0), axis=0) / fs
-                    rng = float(np.max(np.ptp(ang, axis=0)))
-                reps.append(
-                    Rep(
-                        start_s=t_start + s0 / fs,
-                        end_s=t_start + i / fs,
-                        time_s=t_start + i / fs,
-                        amplitude=p2p,
-                        range_deg=rng,
-                    )
-                )
-                prev_count = i
-        return reps
+        start, sign = idx[change], lab[change]
+        ends = np.append(start[1:], pc.size)
+        peak = np.empty(start.size, dtype=np.intp)
+        extreme = np.empty(start.size, dtype=np.intp)
+        beyond = np.abs(pc) > h
+        for j, (s, e) in enumerate(zip(start, ends, strict=True)):
+            peak[j] = s + int(np.argmax(np.abs(pc[s:e])))
+            back = np.flatnonzero(~beyond[s:e])
+            first = np.abs(pc[s : s + (int(back[0]) if back.size else e - s)])
+            extreme[j] = s + int(np.argmax(first >= 0.9 * first.max()))
+        inside = (peak >= span[0]) & (peak < span[1])
+        if not inside.any():
+            return empty, empty, empty
+        start, sign, peak, extreme = start[inside], sign[inside], peak[inside], extreme[inside]
+        size = np.abs(pc[peak])
+        keep = size >= self.min_excursion * float(np.median(size))
+        out: list[list[int]] = []
+        last = 0
+        for s, g, p, x in zip(start[keep], sign[keep], peak[keep], extreme[keep], strict=True):
+            if g == last:
+                if abs(pc[p]) > abs(pc[out[-1][1]]):
+                    out[-1][1:] = [int(p), int(x)]
+                continue
+            out.append([int(s), int(p), int(x)])
+            last = int(g)
+        a = np.array(out, dtype=np.intp).reshape(-1, 3)
+        return a[:, 0], a[:, 1], a[:, 2]
 
 
-def _block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
-    """Means of consecutive blocks of ``k`` rows (a trailing partial block is dropped)."""
-    if k <= 1:
-        return x
-    m = x.shape[0] // k
-    return x[: m * k].reshape(m, k, x.shape[1]).mean(axis=1)
+def _same_posture(acc: FloatArray, i: int, j: int, fs: float, tol_deg: float) -> bool:
+    """Whether the acceleration directions averaged over 0.5 s around ``i`` and ``j`` agree."""
+    h = max(1, int(round(0.25 * fs)))
+    u = acc[max(i - h, 0) : i + h + 1].mean(axis=0)
+    v = acc[max(j - h, 0) : j + h + 1].mean(axis=0)
+    cos = float(u @ v) / max(float(np.linalg.norm(u) * np.linalg.norm(v)), 1e-12)
+    return cos >= math.cos(math.radians(tol_deg))
 
 
-def _moving_mean(x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-    """Centred moving average of each column, edges padded with the edge value."""
-    if n <= 1:
-        return x
-    left, right = n // 2, n - 1 - n // 2
-    xp = np.pad(x, ((left, right), (0, 0)), mode="edge")
-    c = np.cumsum(np.vstack([np.zeros((1, x.shape[1])), xp]), axis=0)
-    return (c[n:] - c[:-n]) / n
+def _tilt_range_deg(acc: FloatArray) -> float:
+    """Largest angle between the acceleration direction at the start and during a rep."""
+    if acc.shape[0] < 2:
+        return 0.0
+    u = acc / np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-9)
+    c = np.clip(u @ u[0], -1.0, 1.0)
+    return float(np.degrees(np.arccos(c.min())))
+
+
+def _rotation_range_deg(gyr: FloatArray, fs: float) -> float:
+    """Range of the integrated angular rate about its main axis (the rep's rotation), deg."""
+    if gyr.shape[0] < 2:
+        return 0.0
+    ang = np.cumsum(gyr - gyr.mean(axis=0), axis=0) / fs
+    ang -= ang.mean(axis=0)
+    _, vec = np.linalg.eigh(ang.T @ ang)
+    return float(np.ptp(ang @ vec[:, -1]))
 
 
 class LiveRepCounter:
     """Incremental repetition counting for a live stream, agreeing with :class:`RepCounter`.
 
-    Samples arrive in chunks at a fixed rate. Every ``update_s`` of new data the
-    current (open) bout is counted provisionally and reps completed at least
-    ``confirm_s`` ago are reported; a bout is final once it is followed by a
-    pause of ``max_pause_s`` (or the stream ends), and its final count is the
-    offline counter's on exactly the same samples. The final total therefore
-    equals the offline count of the same recording; a provisional count can be
-    corrected by one when the bout closes (``corrections_`` counts that).
+    Samples arrive in chunks at a fixed rate and are averaged to the working
+    rate as they come (blocks aligned with the stream's first sample, as the
+    offline counter aligns them with the recording's). Every ``update_s`` the
+    open bout is counted provisionally (``count_bout(provisional=True)``) and
+    the count of repetitions whose end posture was reached at least
+    ``confirm_s`` ago is reported once two consecutive updates reach it (the
+    first repetition of a set, before any period is known, is reported at
+    once). The reported count never goes down while a bout is open. A bout is
+    final once followed by a pause of ``max_pause_s`` (or at :meth:`close`),
+    and its final count is the offline counter's on exactly the same samples,
+    so the final total equals the offline count of the same stream; if fewer
+    repetitions were reported than that, the rest are reported then, and if
+    more, ``corrections_`` counts the excess taken back.
 
     Parameters
     ----------
     fs_hz : the stream's sampling rate (required).
-    counter : the offline counter whose parameters are used.
+    counter : the offline counter whose parameters (and exercise/placement
+        hints) are used.
     update_s : how often the open bout is re-counted (default 0.25 s).
     confirm_s : a provisional rep is reported once this old (default 0.2 s).
+    window_s : the open bout is counted over at most its last ``window_s``
+        (default 60 s; keeps the cost bounded in long sets).
+    t0_s : time of the first sample.
 
     Attributes
     ----------
-    count_ : reps so far (final bouts plus reported provisional reps).
+    count_ : repetitions so far (final bouts plus reported provisional reps).
     sets_ : closed bouts as :class:`RepSet`.
     """
 
@@ -471,19 +1039,30 @@ class LiveRepCounter:
         counter: RepCounter | None = None,
         update_s: float = 0.25,
         confirm_s: float = 0.2,
+        window_s: float = 60.0,
         t0_s: float = 0.0,
     ) -> None:
-        self.fs_hz = float(fs_hz)
+        fs = float(fs_hz)
+        if not (math.isfinite(fs) and fs > 0):
+            raise RecordingError(f"live repetition counting needs a positive rate, got {fs_hz!r}")
+        self.fs_hz = fs
         self.counter = counter or RepCounter()
         self.update_s = update_s
         self.confirm_s = confirm_s
+        self.window_s = window_s
         self.t0_s = t0_s
-        self._acc: list[np.ndarray] = []
-        self._gyr: list[np.ndarray] | None = None
-        self._base = 0  # absolute index of the buffer's first sample
-        self._n = 0  # samples in the buffer
+        self._k = decimation_factor(fs)
+        self._fs_w = fs / self._k
+        self._gait = RepCounter.gait_limb(self.counter.exercise, self.counter.placement)
+        self._pend_acc = np.zeros((0, 3))
+        self._pend_gyr: FloatArray | None = None
+        self._acc: list[FloatArray] = []
+        self._gyr: list[FloatArray] | None = None
+        self._base = 0  # working-rate index (from the stream start) of the buffer's first sample
+        self._n = 0
         self._since_update = 0
-        self._open_reported = 0  # provisional reps reported for the open bout
+        self._open_reset()
+        self._started = False
         self.sets_: list[RepSet] = []
         self.corrections_ = 0
 
@@ -491,7 +1070,14 @@ class LiveRepCounter:
     def count_(self) -> int:
         return sum(s.count for s in self.sets_) + self._open_reported
 
-    def _buffer(self) -> tuple[np.ndarray, np.ndarray | None]:
+    def _open_reset(self) -> None:
+        self._open_reported = 0  # reps of the open bout reported
+        self._settled = 0  # reps of the open bout before the counting window
+        self._cut: float | None = None  # time from which reps are still in the window
+        self._prev: list[float] = []  # rep times of the previous update (in the window)
+        self._prev_totals = [0, 0]  # totals of the last two updates
+
+    def _buffer(self) -> tuple[FloatArray, FloatArray | None]:
         if len(self._acc) > 1:
             self._acc = [np.concatenate(self._acc)]
             if self._gyr is not None:
@@ -501,70 +1087,119 @@ class LiveRepCounter:
         return acc, gyr
 
     def push(self, acc_mps2: ArrayLike, gyr_dps: ArrayLike | None = None) -> list[Rep]:
-        """Add evenly sampled samples; returns the reps newly reported."""
-        a = np.asarray(acc_mps2, dtype=np.float64).reshape(-1, 3)
-        self._acc.append(a)
+        """Add evenly sampled samples; returns the repetitions newly reported.
+
+        Raises
+        ------
+        RecordingError
+            If the gyroscope appears after the first samples, or the shapes differ.
+        """
+        a = RepCounter._checked(
+            np.asarray(acc_mps2, dtype=np.float64).reshape(-1, 3), "acceleration"
+        )
         if gyr_dps is not None:
-            if self._gyr is None:
-                if self._n:
-                    raise RecordingError("gyroscope data must be present from the start")
+            g = RepCounter._checked(
+                np.asarray(gyr_dps, dtype=np.float64).reshape(-1, 3), "angular rate"
+            )
+            if g.shape != a.shape:
+                raise RecordingError("angular rate and acceleration chunks differ in length")
+            if self._pend_gyr is None:
+                if self._started:
+                    raise RecordingError("gyroscope data must be present from the first sample")
+                self._pend_gyr = np.zeros((0, 3))
                 self._gyr = []
-            self._gyr.append(np.asarray(gyr_dps, dtype=np.float64).reshape(-1, 3))
-        self._n += a.shape[0]
-        self._since_update += a.shape[0]
-        if self._since_update < self.update_s * self.fs_hz:
+            self._pend_gyr = np.concatenate([self._pend_gyr, g])
+        elif self._pend_gyr is not None:
+            raise RecordingError("gyroscope data stopped arriving; start a new counter")
+        self._started = True
+        self._pend_acc = np.concatenate([self._pend_acc, a])
+        k = self._k
+        m = self._pend_acc.shape[0] // k
+        if m:
+            self._acc.append(_block_mean(self._pend_acc[: m * k], k))
+            self._pend_acc = self._pend_acc[m * k :]
+            if self._pend_gyr is not None and self._gyr is not None:
+                self._gyr.append(_block_mean(self._pend_gyr[: m * k], k))
+                self._pend_gyr = self._pend_gyr[m * k :]
+            self._n += m
+            self._since_update += m
+        if self._since_update < self.update_s * self._fs_w:
             return []
         self._since_update = 0
         return self._update(final=False)
 
     def close(self) -> list[Rep]:
-        """End of stream: finalise the open bout; returns reps newly reported."""
+        """End of stream: finalise the open bout; returns the repetitions newly reported."""
         return self._update(final=True)
 
     def _update(self, *, final: bool) -> list[Rep]:
-        c, fs = self.counter, self.fs_hz
+        c, fs = self.counter, self._fs_w
         acc, gyr = self._buffer()
         n = acc.shape[0]
         if n < 16:
             return []
         bouts = c.bouts_from_activity(c.activity(acc, gyr, fs), fs)
         gap = int(round(c.max_pause_s * fs))
-        half = int(round(c.activity_window_s * fs))
+        half = c.margin_samples(fs)
         new: list[Rep] = []
-        t0 = self.t0_s + self._base / fs
+        t0 = self.t0_s + (self._k - 1) / (2 * self.fs_hz) + self._base / fs
         trim_to = None
         for a, b in bouts:
-            closed = final or (n - b > gap + half)
-            if not closed:
-                rs = c.count_bout(acc, gyr, fs, a, n, t0)
-                if rs is None and self._open_reported == 0:
-                    # too early for a period: take the bout so far as one repetition
-                    hint = min(max((n - a) / fs, c.min_rep_s), c.max_rep_s)
-                    rs = c.count_bout(acc, gyr, fs, a, n, t0, period_s=hint)
-                now = t0 + n / fs
-                ready = [r for r in (rs.reps if rs else ()) if r.time_s <= now - self.confirm_s]
-                if len(ready) > self._open_reported:
-                    new += ready[self._open_reported :]
-                    self._open_reported = len(ready)
+            if not (final or n - b > gap + half):
+                new += self._provisional(acc, gyr, fs, a, n, t0)
                 break
-            rs = c.count_bout(acc, gyr, fs, a, b, t0)
+            rs = c.count_bout(acc, gyr, fs, a, b, t0, gait_limb=self._gait)
             final_reps = list(rs.reps) if rs else []
             if len(final_reps) > self._open_reported:
                 new += final_reps[self._open_reported :]
             elif len(final_reps) < self._open_reported:
                 self.corrections_ += self._open_reported - len(final_reps)
-            self._open_reported = 0
+            self._open_reset()
             if rs is not None:
                 self.sets_.append(rs)
             trim_to = b + gap // 2
         if trim_to is not None and not final:
             self._trim(min(trim_to, n))
         elif not bouts and not final:
-            # nothing happening: keep only what a bout starting now could need
             keep = gap + 2 * half
             if n > 2 * keep:
                 self._trim(n - keep)
         return new
+
+    def _provisional(self, acc, gyr, fs, a, n, t0) -> list[Rep]:
+        """Reps of the open bout ``[a, n)`` recognised since the last report.
+
+        The open bout is counted over its last ``window_s``; repetitions that
+        leave the window (more than a period behind its start, where the cut no
+        longer affects them) are kept as settled. A repetition is ready once
+        its return half has peaked (the end posture is reached) at least
+        ``confirm_s`` ago; new ones are reported when two consecutive updates
+        agree (the data's end, a movement still under way, can make a
+        repetition of a transient).
+        """
+        c = self.counter
+        a_w = max(a, n - int(round(self.window_s * fs)))
+        rs = c.count_bout(acc, gyr, fs, a_w, n, t0, provisional=True, gait_limb=self._gait)
+        reps = list(rs.reps) if rs is not None else []
+        if a_w > a:
+            cut = t0 + a_w / fs + (rs.period_s if rs is not None else 0.0)
+            lo = self._cut if self._cut is not None else -math.inf
+            self._settled += sum(1 for t in self._prev if lo <= t < cut)
+            self._cut = cut
+            reps = [r for r in reps if r.time_s >= cut]
+        self._prev = [r.time_s for r in reps]
+        now = t0 + n / fs
+        ready = [r for r in reps if r.end_s <= now - self.confirm_s]
+        total = self._settled + len(ready)
+        # the first repetition (period guessed, strictly checked) needs no second look
+        guessed = rs is not None and rs.periodicity == 0.0
+        agreed = total if guessed else min(total, max(self._prev_totals))
+        self._prev_totals = [*self._prev_totals[1:], total]
+        k = agreed - self._open_reported
+        if k <= 0:
+            return []
+        self._open_reported = agreed
+        return ready[len(ready) - k :] if k <= len(ready) else ready
 
     def _trim(self, k: int) -> None:
         acc, gyr = self._buffer()
