@@ -69,7 +69,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import signal
+from scipy import ndimage, signal
 from scipy.fft import next_fast_len
 
 from ..dsp.gaps import uniform_segments
@@ -208,10 +208,8 @@ def _moving_mean(x: FloatArray, n: int) -> FloatArray:
     """Centred moving average of each column, edges padded with the edge value."""
     if n <= 1:
         return x
-    left, right = n // 2, n - 1 - n // 2
-    xp = np.pad(x, ((left, right), (0, 0)), mode="edge")
-    c = np.cumsum(np.vstack([np.zeros((1, x.shape[1])), xp]), axis=0)
-    return (c[n:] - c[:-n]) / n
+    # window [i - n//2, i + n - 1 - n//2], as scipy's origin-0 convention
+    return ndimage.uniform_filter1d(x, size=n, axis=0, mode="nearest")
 
 
 def _moving_std(x: FloatArray, n: int) -> FloatArray:
