@@ -23,7 +23,7 @@ def reference_metrics(ap, ml, fs):
     map_, mml = sum(ap) / n, sum(ml) / n
     ap = [x - map_ for x in ap]
     ml = [x - mml for x in ml]
-    r = [math.hypot(a, m) for a, m in zip(ap, ml)]
+    r = [math.hypot(a, m) for a, m in zip(ap, ml, strict=True)]
     path = sum(math.hypot(ap[i] - ap[i - 1], ml[i] - ml[i - 1]) for i in range(1, n))
     jerk = 0.5 * sum(
         (((ap[i] - ap[i - 1]) / dt) ** 2 + ((ml[i] - ml[i - 1]) / dt) ** 2) * dt
@@ -37,18 +37,20 @@ def reference_metrics(ap, ml, fs):
         # least-squares line over the sample index
         k = list(range(n))
         km, vm = sum(k) / n, sum(v) / n
-        slope = sum((a - km) * (b - vm) for a, b in zip(k, v)) / sum((a - km) ** 2 for a in k)
+        slope = sum((a - km) * (b - vm) for a, b in zip(k, v, strict=True)) / sum(
+            (a - km) ** 2 for a in k
+        )
         icpt = vm - slope * km
-        return [b - (slope * a + icpt) for a, b in zip(k, v)]
+        return [b - (slope * a + icpt) for a, b in zip(k, v, strict=True)]
 
     vap, vml = vel(ap), vel(ml)
-    mean_vel = sum(math.hypot(a, b) for a, b in zip(vap, vml)) / n
+    mean_vel = sum(math.hypot(a, b) for a, b in zip(vap, vml, strict=True)) / n
     caa = sum(a * a for a in ap) / (n - 1)
     cmm = sum(m * m for m in ml) / (n - 1)
-    cam = sum(a * m for a, m in zip(ap, ml)) / (n - 1)
+    cam = sum(a * m for a, m in zip(ap, ml, strict=True)) / (n - 1)
     area = math.pi * 5.991464547107979 * math.sqrt(caa * cmm - cam * cam)
     out = {
-        "rms_mps2": math.sqrt(sum(a * a + m * m for a, m in zip(ap, ml)) / n),
+        "rms_mps2": math.sqrt(sum(a * a + m * m for a, m in zip(ap, ml, strict=True)) / n),
         "rms_ap_mps2": math.sqrt(sum(a * a for a in ap) / n),
         "rms_ml_mps2": math.sqrt(sum(m * m for m in ml) / n),
         "range_ap_mps2": max(ap) - min(ap),
@@ -61,12 +63,28 @@ def reference_metrics(ap, ml, fs):
         "mean_freq_hz": path / (2 * math.pi * (sum(r) / n) * T),
     }
     nperseg = min(n, round(10 * fs))
-    f, pa = signal.welch(np.array(ap), fs, window="hann", nperseg=nperseg,
-                         noverlap=nperseg // 2, detrend="constant", scaling="density")
-    _, pm = signal.welch(np.array(ml), fs, window="hann", nperseg=nperseg,
-                         noverlap=nperseg // 2, detrend="constant", scaling="density")
+    f, pa = signal.welch(
+        np.array(ap),
+        fs,
+        window="hann",
+        nperseg=nperseg,
+        noverlap=nperseg // 2,
+        detrend="constant",
+        scaling="density",
+    )
+    _, pm = signal.welch(
+        np.array(ml),
+        fs,
+        window="hann",
+        nperseg=nperseg,
+        noverlap=nperseg // 2,
+        detrend="constant",
+        scaling="density",
+    )
     df = f[1] - f[0]
-    rows = [(fi, a + b) for fi, a, b in zip(f, pa, pm) if 0.1 <= fi <= min(10.0, fs / 2)]
+    rows = [
+        (fi, a + b) for fi, a, b in zip(f, pa, pm, strict=True) if 0.1 <= fi <= min(10.0, fs / 2)
+    ]
     tot = sum(p for _, p in rows)
     acc = 0.0
     f50 = f95 = None
@@ -161,8 +179,9 @@ def _stance(fs=100.0, n=3000, seed=0, rot=None):
 
 def test_analyzer_uses_axes_and_undoes_mounting_tilt():
     t, body = _stance()
-    rec = Recording(time_s=t, acc_mps2=body, fs_nominal_hz=100.0,
-                    axes=AxisMap.parse("x=v y=ml z=ap"))
+    rec = Recording(
+        time_s=t, acc_mps2=body, fs_nominal_hz=100.0, axes=AxisMap.parse("x=v y=ml z=ap")
+    )
     ref = SwayAnalyzer().analyze_recording(rec).metrics_
     # the same signals seen by a sensor pitched 20 degrees forward
     a = math.radians(20)
@@ -198,7 +217,7 @@ def test_analyzer_does_not_filter_across_a_gap():
 
 
 def test_analyzer_does_not_mutate_input():
-    t, body = _stance()
+    _t, body = _stance()
     before = body.copy()
     SwayAnalyzer().analyze(body, 100.0)
     np.testing.assert_array_equal(body, before)
