@@ -220,6 +220,32 @@ def test_home_session_with_two_exercises_counts_the_repetitions(qtbot, make_app)
     assert any("Well done" in s for s in spoken)
 
 
+def test_home_session_warns_about_the_back_and_lists_bent_reps(qtbot, make_app):
+    from balance_mon.app.runner import BACK_CUE
+
+    win = make_app(mode="home")
+    store = win.ctx.store
+    store.set_programme(win.patient, [ExerciseItem("squat", sets=1, reps=10, rest_s=10.0)])
+    store.set_trunk_flexion_limit(win.patient, 15)  # the therapist's limit for this patient
+    win.set_mode("home")
+    qtbot.waitUntil(lambda: win.home_view.start_btn.isEnabled(), timeout=10000)
+    messages = []
+    results = []
+    win.run_finished.connect(results.append)
+    run = win.start_home()
+    assert run is not None
+    assert win.current_live().flexion_limit_deg == 15
+    run.message.connect(lambda _lvl, text: messages.append(text))
+    qtbot.waitUntil(lambda: bool(results), timeout=60000)
+    assert results[0].completed
+    spoken = win.ctx.speaker.said()
+    assert BACK_CUE in spoken
+    assert any(BACK_CUE in m for m in messages)  # on screen too, not only spoken
+    summary = win.home_view.done_summary.text()
+    assert "Back bent more than 15°" in summary
+    assert "Squats, set 1, rep " in summary and "trunk flexed" in summary
+
+
 # -- a sensor lost mid-test -----------------------------------------------------------------------
 
 

@@ -105,6 +105,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.signal import lfilter
 
 from ..dsp.filters import lowpass_zero_phase
 from ..dsp.gaps import Segment, uniform_segments
@@ -114,7 +115,9 @@ from .loading import StepDetector
 
 __all__ = [
     "DEFAULT_HEIGHT_M",
+    "AlignmentWarning",
     "Bend",
+    "LiveTrunkInclination",
     "TrunkPosture",
     "Twist",
     "axes_vector",
@@ -1028,3 +1031,196 @@ def peak_flexion_per_rep(
 ) -> list[dict[str, Any]]:
     """Convenience: analyse ``rec`` and return :meth:`TrunkPosture.rep_alignment` of ``windows``."""
     return TrunkPosture(**params).analyze_recording(rec).rep_alignment(windows)
+
+
+# ---------------------------------------------------------------------------
+# Live feedback
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlignmentWarning:
+    """One live warning of :class:`LiveTrunkInclination`.
+
+    ``kind`` is ``flexion`` (``value`` the inclination, deg) or ``twist``
+    (``value`` the rotation rate about the upright axis, deg/s).
+    """
+
+    time_s: float
+    kind: str
+    value: float
+
+
+class LiveTrunkInclination:
+    """Causal trunk (or pelvic) inclination from streamed acceleration, with warnings.
+
+    The simple live counterpart of :class:`TrunkPosture` (steps 1-2 of the
+    module docstring, made causal): gravity is the acceleration through a
+    one-pole low-pass at ``cutoff_hz``; the upright reference is the mean
+    acceleration of the first ``settle_s`` quiet seconds (moving SD below
+    ``quiet_sd_mps2``) or whatever :meth:`set_upright` takes; the angle is
+    the inclination from that reference (total inclination, or the sagittal
+    flexion ``atan2(-g.f, g.u)`` when a ``forward`` sensor direction is
+    given). A flexion warning fires when the angle rises above
+    ``flexion_threshold_deg`` and re-arms only once it is back below the
+    threshold minus ``hysteresis_deg``; with a gyroscope, a rotation about
+    the upright axis faster than ``twist_rate_dps`` is a twist warning.
+    Warnings of either kind are at most one per ``refractory_s`` (the
+    on-screen state, :attr:`warning_`, follows the angle without one).
+
+    Parameters
+    ----------
+    fs_hz : sampling rate of the pushed samples (required).
+    flexion_threshold_deg : warning threshold (default 30 deg, module docstring).
+    hysteresis_deg : re-arm margin below the threshold (default 5 deg).
+    refractory_s : least time between two warnings (default 5 s).
+    cutoff_hz : gravity low-pass (default 0.8 Hz).
+    settle_s, quiet_sd_mps2 : upright reference window and its stillness
+        (default 2 s, 0.3 m/s^2).
+    twist_rate_dps : quick-twist rate (default 60 deg/s, as ``quick_twist_dps``).
+    reference, forward : upright gravity direction and forward direction
+        (sensor frame); None: found / total inclination.
+    t0_s : time of the first sample.
+
+    Attributes
+    ----------
+    angle_deg_ : latest angle (NaN until the reference is known).
+    reference_ : unit upright direction or None.
+    warning_ : the angle is above the threshold (with hysteresis).
+    warnings_ : every :class:`AlignmentWarning` so far.
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        *,
+        flexion_threshold_deg: float = 30.0,
+        hysteresis_deg: float = 5.0,
+        refractory_s: float = 5.0,
+        cutoff_hz: float = 0.8,
+        settle_s: float = 2.0,
+        quiet_sd_mps2: float = 0.3,
+        twist_rate_dps: float = 60.0,
+        reference: Sequence[float] | None = None,
+        forward: Sequence[float] | None = None,
+        t0_s: float = 0.0,
+    ) -> None:
+        fs = float(fs_hz)
+        if not (math.isfinite(fs) and fs > 0):
+            raise BalanceMonError(f"live inclination needs a positive sampling rate, got {fs_hz!r}")
+        self.fs_hz = fs
+        self.flexion_threshold_deg = float(flexion_threshold_deg)
+        self.hysteresis_deg = float(hysteresis_deg)
+        self.refractory_s = float(refractory_s)
+        self.cutoff_hz = float(cutoff_hz)
+        self.settle_s = float(settle_s)
+        self.quiet_sd_mps2 = float(quiet_sd_mps2)
+        self.twist_rate_dps = float(twist_rate_dps)
+        self.forward = forward
+        self._alpha = 1.0 - math.exp(-2.0 * math.pi * self.cutoff_hz / fs)
+        self._alpha_rate = 1.0 - math.exp(-2.0 * math.pi * 5.0 / fs)
+        self._t = float(t0_s)
+        self._g: FloatArray | None = None
+        self._rate = 0.0
+        self._settle: list[FloatArray] = []
+        self.reference_: FloatArray | None = None
+        if reference is not None:
+            self.reference_ = _unit(np.asarray(reference, dtype=np.float64).reshape(3))
+        self.angle_deg_ = math.nan
+        self.warning_ = False
+        self.warnings_: list[AlignmentWarning] = []
+        self._last_warn_s = -math.inf
+
+    def set_upright(self) -> None:
+        """Take the current gravity direction as upright (the "set upright" button)."""
+        if self._g is not None:
+            self.reference_ = _unit(self._g.copy())
+            self.angle_deg_ = 0.0
+            self.warning_ = False
+
+    def reset_reference(self) -> None:
+        """Find the upright again from the next quiet seconds."""
+        self.reference_ = None
+        self._settle = []
+        self.angle_deg_ = math.nan
+        self.warning_ = False
+
+    def _angles(self, g: FloatArray) -> FloatArray:
+        u = self.reference_
+        assert u is not None
+        gu = _unit(g)
+        if self.forward is not None:
+            f = np.asarray(self.forward, dtype=np.float64).reshape(3)
+            f = f - (f @ u) * u
+            if np.linalg.norm(f) > 1e-6:
+                f = f / np.linalg.norm(f)
+                # the gravity direction (as measured: pointing up) tilts backwards
+                # in the sensor frame when the segment leans forward
+                return np.degrees(np.arctan2(-(gu @ f), gu @ u))
+        return np.degrees(np.arccos(np.clip(gu @ u, -1.0, 1.0)))
+
+    def push(
+        self,
+        acc_mps2: ArrayLike,
+        gyr_dps: ArrayLike | None = None,
+        *,
+        time_s: ArrayLike | None = None,
+    ) -> tuple[FloatArray, FloatArray, list[AlignmentWarning]]:
+        """Add (n, 3) samples; returns their times, angles (deg, NaN before the
+        reference) and the new warnings."""
+        acc = np.asarray(acc_mps2, dtype=np.float64).reshape(-1, 3)
+        n = acc.shape[0]
+        if time_s is None:
+            t = self._t + np.arange(1, n + 1) / self.fs_hz
+        else:
+            t = np.asarray(time_s, dtype=np.float64).reshape(-1)
+        if n == 0:
+            return t, np.zeros(0), []
+        self._t = float(t[-1])
+        # one-pole low-pass, sample by sample (a few hundred samples per call)
+        prev = acc[0].copy() if self._g is None else self._g
+        a = self._alpha
+        g, _ = lfilter([a], [1.0, a - 1.0], acc, axis=0, zi=((1.0 - a) * prev)[None, :])
+        self._g = g[-1].copy()
+        if self.reference_ is None:
+            self._settle.append(acc)
+            allacc = np.concatenate(self._settle)
+            need = max(int(round(self.settle_s * self.fs_hz)), 2)
+            allacc = allacc[-need:]
+            self._settle = [allacc]
+            if allacc.shape[0] >= need:
+                sd = float(np.sqrt((allacc.std(axis=0) ** 2).sum()))
+                if sd < self.quiet_sd_mps2:
+                    self.reference_ = _unit(allacc.mean(axis=0))
+                    self._settle = []
+                    self._g = allacc.mean(axis=0)
+            if self.reference_ is None:
+                return t, np.full(n, math.nan), []
+        ang = self._angles(g)
+        rate = None
+        if gyr_dps is not None:
+            gyr = np.asarray(gyr_dps, dtype=np.float64).reshape(-1, 3)
+            if gyr.shape[0] == n:
+                rate = np.abs(gyr @ self.reference_)
+        new: list[AlignmentWarning] = []
+        thr = self.flexion_threshold_deg
+        for i in range(n):
+            x = float(ang[i])
+            if not self.warning_ and x > thr:
+                self.warning_ = True
+                if t[i] - self._last_warn_s >= self.refractory_s:
+                    self._last_warn_s = float(t[i])
+                    new.append(AlignmentWarning(float(t[i]), "flexion", x))
+            elif self.warning_ and x < thr - self.hysteresis_deg:
+                self.warning_ = False
+            if rate is not None:
+                self._rate += self._alpha_rate * (float(rate[i]) - self._rate)
+                if (
+                    self._rate > self.twist_rate_dps
+                    and t[i] - self._last_warn_s >= self.refractory_s
+                ):
+                    self._last_warn_s = float(t[i])
+                    new.append(AlignmentWarning(float(t[i]), "twist", self._rate))
+        self.angle_deg_ = float(ang[-1])
+        self.warnings_ += new
+        return t, ang, new

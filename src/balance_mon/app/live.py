@@ -18,6 +18,15 @@ zero phase, same cut-off, Mancini et al. 2012). The 95 % prediction ellipse
 comes from running sums (mean and covariance of every point since the
 reset), so it grows with the trial at constant cost per sample; its area uses
 the same chi-square(2) scale as :func:`balance_mon.analysis.sway.sway_metrics`.
+
+Live trunk alignment
+--------------------
+:class:`balance_mon.analysis.posture.LiveTrunkInclination` follows the
+inclination of the sensor's segment from its upright (the first quiet
+seconds, or :meth:`LiveStream.set_upright`) and raises flexion and quick-twist
+warnings (hysteresis, at most one per 5 s); the peak inclination of every
+counted repetition is kept (``rep_peaks_deg``) for the rep panel and the home
+summary ("rep 4: trunk flexed 52 degrees").
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from ..analysis.posture import AlignmentWarning, LiveTrunkInclination, rep_alignment_text
 from ..analysis.reps import LiveRepCounter, Rep
 from ..analysis.sway import CHI2_95_2DOF
 from ..devices.session import SampleBlock
@@ -290,7 +300,14 @@ class LiveStream:
     trace_s : seconds of acceleration traces kept for the plots.
     """
 
-    def __init__(self, fs_hz: float, *, has_gyro: bool = False, trace_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        fs_hz: float,
+        *,
+        has_gyro: bool = False,
+        trace_s: float = 10.0,
+        flexion_limit_deg: float = 30.0,
+    ) -> None:
         self.fs_hz = float(fs_hz)
         self.has_gyro = has_gyro
         self.trace_s = trace_s
@@ -305,6 +322,13 @@ class LiveStream:
         self.last_time_s = -math.inf
         self.last_rx_ns: int | None = None
         self.new_reps: list[Rep] = []
+        # trunk alignment
+        self.trunk = LiveTrunkInclination(self.fs_hz, flexion_threshold_deg=flexion_limit_deg)
+        tcap = int(math.ceil(60.0 * self.fs_hz)) + 64
+        self.trunk_t = RingBuffer(tcap, 1)
+        self.trunk_angle = RingBuffer(tcap, 1)
+        self.new_alignment: list[AlignmentWarning] = []
+        self.rep_peaks_deg: list[float] = []
 
     def push(self, blocks: Iterable[SampleBlock]) -> int:
         """Add blocks (oldest first); returns the samples added."""
@@ -315,11 +339,17 @@ class LiveStream:
             self.t.extend(b.time_s)
             self.acc.extend(b.acc_mps2)
             self.sway.push(b.acc_mps2)
+            gyr = b.gyr_dps if self.has_gyro else None
+            tt, ang, warn = self.trunk.push(b.acc_mps2, gyr, time_s=b.time_s)
+            self.trunk_t.extend(tt)
+            self.trunk_angle.extend(ang)
+            self.new_alignment += warn
             if self.reps is not None:
-                new = self.reps.push(b.acc_mps2, b.gyr_dps if self.has_gyro else None)
+                new = self.reps.push(b.acc_mps2, gyr)
                 if new:
                     self.rep_times += new
                     self.new_reps += new
+                    self.rep_peaks_deg += [self.peak_angle(r.start_s, r.end_s) for r in new]
             for c in self.captures:
                 c.add(b)
             n += b.time_s.size
@@ -335,6 +365,7 @@ class LiveStream:
         self.reps = LiveRepCounter(self.fs_hz, t0_s=max(self.last_time_s, 0.0))
         self.rep_times = []
         self.new_reps = []
+        self.rep_peaks_deg = []
 
     def stop_reps(self) -> int:
         """Close the counter; returns its final count (after its own corrections)."""
@@ -352,6 +383,50 @@ class LiveStream:
     def take_new_reps(self) -> list[Rep]:
         out, self.new_reps = self.new_reps, []
         return out
+
+    # -- trunk alignment -----------------------------------------------------------------
+
+    @property
+    def flexion_limit_deg(self) -> float:
+        return self.trunk.flexion_threshold_deg
+
+    def set_flexion_limit(self, deg: float) -> None:
+        """The patient's trunk flexion limit (home programme ``trunk_flexion_limit_deg``)."""
+        self.trunk.flexion_threshold_deg = float(deg)
+
+    def set_upright(self) -> None:
+        """Take the current posture as upright (the "Set upright" button)."""
+        self.trunk.set_upright()
+
+    @property
+    def trunk_angle_deg(self) -> float:
+        return self.trunk.angle_deg_
+
+    @property
+    def trunk_warning(self) -> bool:
+        return self.trunk.warning_
+
+    def take_alignment_warnings(self) -> list[AlignmentWarning]:
+        out, self.new_alignment = self.new_alignment, []
+        return out
+
+    def peak_angle(self, start_s: float, end_s: float) -> float:
+        """Largest inclination between two stream times (NaN if unknown)."""
+        t = self.trunk_t.view()[:, 0]
+        a = self.trunk_angle.view()[:, 0]
+        lo = int(np.searchsorted(t, start_s, side="left"))
+        hi = int(np.searchsorted(t, end_s, side="right"))
+        seg = a[lo:hi]
+        seg = seg[np.isfinite(seg)]
+        return float(seg.max()) if seg.size else math.nan
+
+    def rep_alignment(self) -> list[str]:
+        """``"rep 4: trunk flexed 52 degrees"`` for every counted repetition with an angle."""
+        return [
+            rep_alignment_text(i + 1, p)
+            for i, p in enumerate(self.rep_peaks_deg)
+            if math.isfinite(p)
+        ]
 
     # -- capture -------------------------------------------------------------------------
 

@@ -15,15 +15,31 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from .theme import ELLIPSE_COLOR, SWAY_PATH_COLOR, TRACE_COLORS
+from .theme import ELLIPSE_COLOR, OKABE_ITO, SWAY_PATH_COLOR, TRACE_COLORS
 
 if TYPE_CHECKING:
     from .live import LiveStream
 
-__all__ = ["LivePlots", "configure_pyqtgraph"]
+__all__ = ["TRUNK_WARNING_TEXT", "LivePlots", "configure_pyqtgraph"]
+
+#: On-screen trunk warning (the words carry the meaning; the colour only adds to it).
+TRUNK_WARNING_TEXT = "⚠ BACK BENT {angle:.0f}° (limit {limit:.0f}°): bend at the hips and knees"
+_TRUNK_OK_STYLE = "QLabel { padding: 4px; border: 2px solid #BBBBBB; }"
+_TRUNK_WARN_STYLE = (
+    "QLabel { padding: 4px; font-weight: bold; color: #000000; "
+    f"background: {OKABE_ITO['orange']}; border: 3px dashed #000000; }}"
+)
 
 
 def configure_pyqtgraph() -> None:
@@ -72,6 +88,8 @@ class LivePlots(QWidget):
     ----------
     compact : smaller fonts and no counter column (used inside the test screen).
     """
+
+    upright_requested = Signal()  #: "Set upright": the current posture is the reference
 
     def __init__(self, *, compact: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -132,6 +150,22 @@ class LivePlots(QWidget):
         sway_box.addWidget(self.sway, 1)
         sway_box.addWidget(self.ellipse_label)
 
+        # -- trunk alignment ---------------------------------------------------------------
+        self.trunk_label = QLabel("Trunk: finding upright…")
+        self.trunk_label.setAccessibleName("Trunk inclination from upright")
+        self.trunk_label.setWordWrap(True)
+        self.trunk_label.setStyleSheet(_TRUNK_OK_STYLE)
+        self.upright_btn = QPushButton("Set upright")
+        self.upright_btn.setObjectName("secondary")
+        self.upright_btn.setAccessibleName("Set the current posture as upright")
+        self.upright_btn.setToolTip("Take the person's current standing posture as upright")
+        self.upright_btn.clicked.connect(self.upright_requested)
+        trunk_row = QHBoxLayout()
+        trunk_row.addWidget(self.trunk_label, 1)
+        trunk_row.addWidget(self.upright_btn)
+        sway_box.addLayout(trunk_row)
+        self.trunk_warning_shown = False
+
         # -- counter ------------------------------------------------------------------------
         self.counter_frame = QFrame()
         self.counter_frame.setFrameShape(QFrame.Shape.StyledPanel)
@@ -149,6 +183,10 @@ class LivePlots(QWidget):
         cl.addStretch(1)
         cl.addWidget(self.count_label)
         cl.addWidget(self.tempo_label)
+        self.rep_alignment_label = QLabel("")
+        self.rep_alignment_label.setAccessibleName("Trunk flexion of the last repetitions")
+        self.rep_alignment_label.setWordWrap(True)
+        cl.addWidget(self.rep_alignment_label)
         cl.addStretch(1)
 
         grid = QGridLayout()
@@ -182,7 +220,22 @@ class LivePlots(QWidget):
         self.ellipse.setData([], [])
         self.count_label.setText("0")
         self.tempo_label.setText("last rep: –")
+        self.rep_alignment_label.setText("")
+        self._show_trunk(math.nan, False, 30.0)
         self._last_samples = -1
+
+    def _show_trunk(self, angle: float, warning: bool, limit: float) -> None:
+        if not math.isfinite(angle):
+            text = "Trunk: finding upright… (stand still)"
+        elif warning:
+            text = TRUNK_WARNING_TEXT.format(angle=angle, limit=limit)
+        else:
+            text = f"✓ Trunk {angle:.0f}° from upright (limit {limit:.0f}°)"
+        if text != self.trunk_label.text():
+            self.trunk_label.setText(text)
+        if warning != self.trunk_warning_shown:
+            self.trunk_warning_shown = warning
+            self.trunk_label.setStyleSheet(_TRUNK_WARN_STYLE if warning else _TRUNK_OK_STYLE)
 
     def refresh(self, live: LiveStream | None, now_s: float | None = None) -> bool:
         """Redraw from ``live`` (one setData per curve). Returns whether anything was drawn.
@@ -208,6 +261,7 @@ class LivePlots(QWidget):
                 self.traces.getPlotItem().setYRange(self._yr.lo, self._yr.hi, padding=0)
         if not new_data:
             return True
+        self._show_trunk(live.trunk_angle_deg, live.trunk_warning, live.flexion_limit_deg)
         sw = live.sway
         if sw.n_points != self._last_sway_n:
             self._last_sway_n = sw.n_points
@@ -243,6 +297,7 @@ class LivePlots(QWidget):
                 self.count_label.setText(str(live.rep_count))
                 if live.rep_times:
                     self.tempo_label.setText(f"last rep: {live.rep_times[-1].duration_s:.1f} s")
+                self.rep_alignment_label.setText("\n".join(live.rep_alignment()[-5:]))
         return True
 
     def reset_sway(self, live: LiveStream | None) -> None:

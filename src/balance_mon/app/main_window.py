@@ -212,8 +212,10 @@ class MainWindow(QMainWindow):
         self.live_hint.setObjectName("muted")
         ll.addWidget(self.live_hint)
         self.live_plots = LivePlots()
+        self.live_plots.upright_requested.connect(self._set_upright)
         ll.addWidget(self.live_plots, 1)
         self.run_view = RunView(self.protocols)
+        self.run_view.plots.upright_requested.connect(self._set_upright)
         self.run_view.start_requested.connect(self.start_test)
         self.run_view.next_requested.connect(lambda: self.run and self.run.confirm())
         self.run_view.fail_requested.connect(lambda: self.run and self.run.mark_failed())
@@ -358,6 +360,7 @@ class MainWindow(QMainWindow):
 
     def choose_patient(self, patient: Any, *, go: bool = True) -> None:
         self.patient = patient
+        self._apply_flexion_limit()
         age = patient.age_in(time.localtime().tm_year)
         bits = [patient.code]
         if age is not None:
@@ -447,6 +450,25 @@ class MainWindow(QMainWindow):
     def current_connection(self) -> Any:
         return None if self.current_key is None else self.worker.connections.get(self.current_key)
 
+    @property
+    def flexion_limit_deg(self) -> float:
+        """The current patient's trunk flexion limit (home programme), else 30 deg."""
+        if self.ctx.store is None or self.patient is None:
+            from ..protocols.home import DEFAULT_TRUNK_FLEXION_LIMIT_DEG
+
+            return DEFAULT_TRUNK_FLEXION_LIMIT_DEG
+        return self.ctx.store.trunk_flexion_limit(self.patient)
+
+    def _apply_flexion_limit(self) -> None:
+        limit = self.flexion_limit_deg
+        for live in self.lives.values():
+            live.set_flexion_limit(limit)
+
+    def _set_upright(self) -> None:
+        live = self.current_live()
+        if live is not None:
+            live.set_upright()
+
     def _reset_live(self) -> None:
         live = self.current_live()
         self.live_plots.reset_sway(live)
@@ -467,7 +489,9 @@ class MainWindow(QMainWindow):
                 continue
             live = self.lives.get(key)
             if live is None:
-                live = LiveStream(conn.fs_hz, has_gyro=conn.has_gyro)
+                live = LiveStream(
+                    conn.fs_hz, has_gyro=conn.has_gyro, flexion_limit_deg=self.flexion_limit_deg
+                )
                 live.start_reps()
                 self.lives[key] = live
             blocks = conn.drain()
@@ -638,6 +662,7 @@ class MainWindow(QMainWindow):
             self._home_sensor_text()
             return None
         plan = home_plan(self._programme())
+        self._apply_flexion_limit()
         self.home_view.set_plan(plan.steps)
         run = self._make_run(plan, conn, live)
         run.step_started.connect(self.home_view.show_step)
@@ -668,7 +693,34 @@ class MainWindow(QMainWindow):
             if result.session_id is not None
             else "The results could not be saved: please tell your therapist."
         )
-        self.home_view.show_done(lines, note)
+        self.home_view.show_done(lines + self._alignment_lines(result), note)
+
+    def _alignment_lines(self, result: RunResult, most: int = 6) -> list[str]:
+        """Repetitions whose trunk flexion passed the patient's limit, one line each
+        ("Sit to stand, set 1, rep 4: trunk flexed 52 degrees")."""
+        from ..analysis.posture import rep_alignment_text
+
+        labels = {i.exercise: i.label for i in result.plan.programme}
+        limit = self.flexion_limit_deg
+        over: list[str] = []
+        measured = False
+        for t in result.trials:
+            if not t.valid:
+                continue
+            for k, peak in enumerate(t.rep_peaks_deg):
+                if not math.isfinite(peak):
+                    continue
+                measured = True
+                if peak > limit:
+                    label = labels.get(t.exercise or "", t.exercise or "")
+                    over.append(f"{label}, set {t.set_no}, {rep_alignment_text(k + 1, peak)}")
+        if not measured:
+            return []
+        if not over:
+            return [f"Back straight in every repetition (within {limit:.0f}°)."]
+        head = f"Back bent more than {limit:.0f}° in {len(over)} repetition(s):"
+        more = [f"… and {len(over) - most} more"] if len(over) > most else []
+        return ["", head, *over[:most], *more]
 
     def _home_finish(self) -> None:
         self._home_start_screen()

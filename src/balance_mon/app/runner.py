@@ -77,6 +77,11 @@ QUIET_S = 2.5
 QUIET_SD_MPS2 = 0.08
 MOVING_SD_MPS2 = 0.15
 #: Seconds of data before "Go" and after the end kept with chair-stand and TUG trials.
+#: Spoken (and shown) when the trunk flexes beyond the patient's limit in a set.
+BACK_CUE = "Keep your back straight: bend at the hips and knees"
+#: Spoken (and shown) on a quick trunk twist (gyroscope).
+TWIST_CUE = "Turn slowly: move your feet to turn, not your back"
+
 PAD_BEFORE_S = 1.0
 PAD_AFTER_S = 3.0
 
@@ -102,6 +107,10 @@ class TrialRecord:
     target_reps: int | None = None
     interruptions: list[dict[str, Any]] = field(default_factory=list)
     recording: Recording | None = None
+    #: home sets: peak trunk inclination of each counted repetition, deg (NaN: unknown)
+    rep_peaks_deg: list[float] = field(default_factory=list)
+    #: home sets: spoken alignment warnings (flexion or twist)
+    alignment_warnings: int = 0
 
     @property
     def valid(self) -> bool:
@@ -640,6 +649,7 @@ class RunController(QObject):
             tr.outcome = "running"
             self.current = tr
             self.live.start_reps()
+            self.live.take_alignment_warnings()  # only this set's count
             self._last_rep_s = self.step_t0
             self._moved = False
             self._last_check = -math.inf
@@ -658,6 +668,7 @@ class RunController(QObject):
         if tr.interruptions:
             tr.end_s = float(tr.interruptions[-1]["at_s"])
         tr.live_count = self.live.rep_count
+        tr.rep_peaks_deg = list(self.live.rep_peaks_deg)
         self.live.stop_reps()
         tr.outcome = outcome
         tr.reason = reason
@@ -777,6 +788,7 @@ class RunController(QObject):
                 self._last_rep_s = now
                 self._last_spoken = count
                 self.speaker.say(str(count), kind="count")
+            self._alignment_cues()
             if now - self._last_check >= CHECK_EVERY_S:
                 self._last_check = now
                 if not self._moved and self._activity_sd(now - 1.0, now) > MOVING_SD_MPS2:
@@ -799,6 +811,19 @@ class RunController(QObject):
             ):
                 self._last_spoken = 10
                 self.speaker.say("Ten seconds.")
+
+    def _alignment_cues(self) -> None:
+        """Speak and show the live trunk warnings (the estimator already limits
+        them to one per 5 s)."""
+        for w in self.live.take_alignment_warnings():
+            if self.current is not None:
+                self.current.alignment_warnings += 1
+            if w.kind == "flexion":
+                self.speaker.say(BACK_CUE)
+                self.message.emit("warn", f"⚠ {BACK_CUE} (back bent {w.value:.0f}°)")
+            else:
+                self.speaker.say(TWIST_CUE)
+                self.message.emit("warn", f"⚠ {TWIST_CUE}")
 
     # -- signal checks --------------------------------------------------------------------------
 

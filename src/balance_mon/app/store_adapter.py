@@ -161,8 +161,48 @@ class AppStore:
         ]
         return items or list(DEFAULT_PROGRAMME)
 
+    def _stored_limit(self, patient: Any) -> float | None:
+        from ..protocols import ProgrammeError, load_programme
+
+        path = self.programme_path(patient)
+        if not path.exists():
+            return None
+        try:
+            return load_programme(path).trunk_flexion_limit_deg
+        except ProgrammeError:
+            return None
+
+    def trunk_flexion_limit(self, patient: Any) -> float:
+        """The patient's trunk flexion warning limit, deg: the programme's
+        ``trunk_flexion_limit_deg``, else the default (30 deg)."""
+        from ..protocols import ProgrammeError, load_programme
+        from ..protocols.home import DEFAULT_TRUNK_FLEXION_LIMIT_DEG
+
+        path = self.programme_path(patient)
+        if not path.exists():
+            return DEFAULT_TRUNK_FLEXION_LIMIT_DEG
+        try:
+            return load_programme(path).flexion_limit_deg
+        except ProgrammeError as exc:
+            log.warning("%s", exc)
+            return DEFAULT_TRUNK_FLEXION_LIMIT_DEG
+
+    def set_trunk_flexion_limit(self, patient: Any, limit_deg: float | None) -> Path:
+        """Set the limit in the patient's programme file (None: back to the default);
+        a patient without a file gets the default programme with it."""
+        from dataclasses import replace
+
+        from ..protocols import load_programme, save_programme
+
+        path = self.programme_path(patient)
+        if not path.exists():
+            self.set_programme(patient, list(DEFAULT_PROGRAMME))
+        prog = replace(load_programme(path), trunk_flexion_limit_deg=limit_deg)
+        return save_programme(prog, path)  # checked by reading it back: 10-90 deg
+
     def set_programme(self, patient: Any, items: list[ExerciseItem]) -> Path:
-        """Write the patient's programme (:func:`balance_mon.protocols.save_programme`)."""
+        """Write the patient's programme (:func:`balance_mon.protocols.save_programme`);
+        keeps the trunk flexion limit of the file it replaces."""
         from ..protocols import HomeProgramme, PlannedExercise, save_programme
 
         prog = HomeProgramme(
@@ -173,6 +213,7 @@ class AppStore:
             ),
             patient=patient.code,
             created=dt.date.today(),
+            trunk_flexion_limit_deg=self._stored_limit(patient),
         )
         path = self.programme_path(patient)
         path.parent.mkdir(parents=True, exist_ok=True)

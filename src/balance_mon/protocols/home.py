@@ -16,6 +16,7 @@ Example file::
     therapist = "J. Physio"
     created = 2025-01-06
     sessions_per_week = 3
+    trunk_flexion_limit_deg = 30   # optional: live back-posture warning (10-90, default 30)
 
     [progression]          # default rule for every exercise
     kind = "reps"          # reps | sets | hold | none
@@ -53,6 +54,7 @@ from typing import Any
 from .model import ProtocolError
 
 __all__ = [
+    "DEFAULT_TRUNK_FLEXION_LIMIT_DEG",
     "EXERCISE_CATALOGUE",
     "PROGRAMME_FORMAT",
     "ExerciseInfo",
@@ -68,6 +70,11 @@ __all__ = [
 
 #: The ``format`` value of a programme file.
 PROGRAMME_FORMAT = "balance_mon.home_programme/1"
+
+#: Default and allowed range of ``trunk_flexion_limit_deg``: the trunk inclination
+#: beyond which home mode and the live view warn (analysis.posture: 30 deg default).
+DEFAULT_TRUNK_FLEXION_LIMIT_DEG = 30.0
+TRUNK_FLEXION_LIMIT_RANGE_DEG = (10.0, 90.0)
 
 
 class ProgrammeError(ProtocolError):
@@ -183,6 +190,14 @@ class HomeProgramme:
     sessions_per_week: int = 3
     notes: str = ""
     progression: Progression = field(default_factory=Progression)
+    #: live trunk-flexion warning threshold, deg (None: the default, 30 deg)
+    trunk_flexion_limit_deg: float | None = None
+
+    @property
+    def flexion_limit_deg(self) -> float:
+        """The trunk flexion limit in force (the default when the file sets none)."""
+        v = self.trunk_flexion_limit_deg
+        return DEFAULT_TRUNK_FLEXION_LIMIT_DEG if v is None else float(v)
 
     def progression_of(self, exercise: PlannedExercise) -> Progression:
         return exercise.progression if exercise.progression is not None else self.progression
@@ -216,6 +231,8 @@ class HomeProgramme:
         d["sessions_per_week"] = self.sessions_per_week
         if self.notes:
             d["notes"] = self.notes
+        if self.trunk_flexion_limit_deg is not None:
+            d["trunk_flexion_limit_deg"] = _num_out(self.trunk_flexion_limit_deg)
         d["progression"] = self.progression.as_dict()
         d["exercise"] = [e.as_dict() for e in self.exercises]
         return d
@@ -379,6 +396,7 @@ def programme_from_dict(d: Mapping[str, Any], *, source: str = "programme") -> H
             "created",
             "sessions_per_week",
             "notes",
+            "trunk_flexion_limit_deg",
             "progression",
             "exercise",
         ),
@@ -408,6 +426,9 @@ def programme_from_dict(d: Mapping[str, Any], *, source: str = "programme") -> H
         sessions_per_week=_int(ctx, "", d, "sessions_per_week", 3),
         notes=_text(ctx, "", d, "notes", ""),
         progression=prog,
+        trunk_flexion_limit_deg=_float(
+            ctx, "", d, "trunk_flexion_limit_deg", *TRUNK_FLEXION_LIMIT_RANGE_DEG, None
+        ),
     )
 
 
