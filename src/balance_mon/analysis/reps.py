@@ -71,6 +71,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage, signal
 from scipy.fft import next_fast_len
+from scipy.signal import sosfiltfilt
 
 from ..dsp.gaps import uniform_segments
 from ..errors import RecordingError
@@ -215,8 +216,45 @@ def _moving_mean(x: FloatArray, n: int) -> FloatArray:
 def _moving_std(x: FloatArray, n: int) -> FloatArray:
     """Centred moving standard deviation of each column, summed in quadrature over columns."""
     m = _moving_mean(x, n)
-    m2 = _moving_mean(x * x, n)
-    return np.sqrt(np.maximum(m2 - m * m, 0.0).sum(axis=1))
+    x2 = x * x
+    m2 = _moving_mean(x2, n)
+    del x2
+    # in place (same numbers as sqrt(maximum(m2 - m * m, 0).sum(1)), fewer full-size temporaries)
+    np.multiply(m, m, out=m)
+    np.subtract(m2, m, out=m2)
+    del m
+    np.maximum(m2, 0.0, out=m2)
+    s = m2.sum(axis=1)
+    return np.sqrt(s, out=s)
+
+
+def _smoothed_moving_std(
+    x: FloatArray, smooth: int, win: int, bufs: list[FloatArray]
+) -> FloatArray:
+    """``_moving_std(_moving_mean(x, smooth), win)``, same numbers, in two working arrays.
+
+    The working arrays are kept in ``bufs`` and reused by the next call with the
+    same shape (a day of data: fresh full-size temporaries cost more than the
+    filtering itself). ``x`` is not modified.
+    """
+    x = np.asarray(x)
+    if x.dtype != np.float64 or x.ndim != 2 or win <= 1:
+        return _moving_std(_moving_mean(x, smooth), win)
+    if len(bufs) != 2 or bufs[0].shape != x.shape:
+        bufs[:] = [np.empty(x.shape), np.empty(x.shape)]
+    a, b = bufs
+    if smooth > 1:
+        ndimage.uniform_filter1d(x, size=smooth, axis=0, mode="nearest", output=a)
+    else:
+        np.copyto(a, x)
+    np.multiply(a, a, out=b)
+    ndimage.uniform_filter1d(a, size=win, axis=0, mode="nearest", output=a)  # m
+    ndimage.uniform_filter1d(b, size=win, axis=0, mode="nearest", output=b)  # m2
+    np.multiply(a, a, out=a)
+    np.subtract(b, a, out=b)
+    np.maximum(b, 0.0, out=b)
+    s = b.sum(axis=1)
+    return np.sqrt(s, out=s)
 
 
 def _block_mean(x: FloatArray, k: int) -> FloatArray:
@@ -224,6 +262,12 @@ def _block_mean(x: FloatArray, k: int) -> FloatArray:
     if k <= 1:
         return x
     m = x.shape[0] // k
+    if k == 2:
+        # pairwise sum then halve: bit-identical to the mean over blocks of 2, without
+        # the reduction machinery (the day-long arrays of a 100 Hz recording)
+        out = np.add(x[0 : 2 * m : 2], x[1 : 2 * m : 2])
+        out *= 0.5
+        return out
     return x[: m * k].reshape(m, k, x.shape[1]).mean(axis=1)
 
 
@@ -249,9 +293,7 @@ def _lowpass_sos(cutoff_hz: float, fs_hz: float) -> FloatArray:
 def _lowpass(x: FloatArray, fs: float, cutoff_hz: float) -> FloatArray:
     """Zero-phase 4th-order Butterworth low-pass (as ``dsp.filters``; design cached)."""
     sos = _lowpass_sos(float(cutoff_hz), float(fs))
-    return signal.sosfiltfilt(
-        sos, x, axis=0, padlen=min(3 * (2 * sos.shape[0] + 1), x.shape[0] - 1)
-    )
+    return sosfiltfilt(sos, x, axis=0, padlen=min(3 * (2 * sos.shape[0] + 1), x.shape[0] - 1))
 
 
 def _bandpass_gain(f: FloatArray, lo: float, hi: float) -> FloatArray:
@@ -481,9 +523,10 @@ class RepCounter:
         """
         smooth = max(int(round(0.2 * fs)), 1)
         win = max(int(round(self.activity_window_s * fs)), 2)
-        active = _moving_std(_moving_mean(acc, smooth), win) > self.active_acc_mps2
+        bufs: list[FloatArray] = []
+        active = _smoothed_moving_std(acc, smooth, win, bufs) > self.active_acc_mps2
         if gyr is not None:
-            active |= _moving_std(_moving_mean(gyr, smooth), win) > self.active_gyr_dps
+            active |= _smoothed_moving_std(gyr, smooth, win, bufs) > self.active_gyr_dps
         return active
 
     def bouts_from_activity(self, active: NDArray[np.bool_], fs: float) -> list[tuple[int, int]]:

@@ -56,8 +56,15 @@ def on_grid(time_s: ArrayLike, fs_hz: float, *, tolerance: float = 0.01) -> bool
     t = np.asarray(time_s, dtype=np.float64)
     if t.size < 2:
         return True
-    k = np.arange(t.size, dtype=np.float64)
-    return bool(np.max(np.abs(t - t[0] - k / fs_hz)) <= tolerance / fs_hz)
+    # the largest |t - t[0] - k / fs| in chunks: the same numbers without day-long temporaries
+    t0, limit, step = t[0], tolerance / fs_hz, 1 << 16
+    for a in range(0, t.size, step):
+        d = np.arange(a, min(a + step, t.size), dtype=np.float64)
+        d /= fs_hz
+        np.subtract(t[a : a + step] - t0, d, out=d)
+        if not float(np.max(np.abs(d, out=d))) <= limit:  # NaN fails, as the single max did
+            return False
+    return True
 
 
 def uniform_segments(rec: Recording, *, min_samples: int = 2) -> list[Segment]:
@@ -74,7 +81,9 @@ def uniform_segments(rec: Recording, *, min_samples: int = 2) -> list[Segment]:
             continue
         t = rec.time_s[a:b]
         if on_grid(t, fs):
-            tu = t[0] + np.arange(b - a) / fs
+            tu = np.arange(b - a, dtype=np.float64)  # t[0] + k / fs, built in place
+            tu /= fs
+            tu += t[0]
             acc, gyr = rec.acc_mps2[a:b], None if rec.gyr_dps is None else rec.gyr_dps[a:b]
         else:
             tu, acc = resample_uniform(t, rec.acc_mps2[a:b], fs)
