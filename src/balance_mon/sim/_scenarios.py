@@ -522,70 +522,46 @@ def simulate_tug(
     inst_left = ctx.sensor.side == "left"
     first_left = bool(ctx.rng_motion.random() < 0.5)
     sgn = 1.0 if turn_direction == "left" else -1.0
-    w1 = walk(
-        tl,
-        ctx.rng_motion,
-        distance_m=dist,
-        duration_s=walk_each,
-        n_steps=n_steps,
-        first_left=first_left,
-        instrumented_left=inst_left,
+    legs = (
+        ("walk_out", "turn_1", first_left, turn_s),
+        ("walk_back", "turn_2", not first_left, turn2),
     )
-    tl.phase(
-        "walk_out",
-        w1["start_s"],
-        w1["end_s"],
-        steps=w1["steps"],
-        distance_m=dist,
-        mean_speed_mps=w1["mean_speed_mps"],
-    )
-    t1 = turn(
-        tl,
-        ctx.rng_motion,
-        angle_deg=180.0 * sgn,
-        duration_s=turn_s,
-        cadence_hz=cadence_hz,
-        instrumented_left=inst_left,
-    )
-    tl.phase(
-        "turn_1",
-        t1["start_s"],
-        t1["end_s"],
-        angle_deg=180.0 * sgn,
-        peak_yaw_rate_dps=t1["peak_yaw_rate_dps"],
-    )
-    w2 = walk(
-        tl,
-        ctx.rng_motion,
-        distance_m=dist,
-        duration_s=walk_each,
-        n_steps=n_steps,
-        first_left=not first_left,
-        instrumented_left=inst_left,
-    )
-    tl.phase(
-        "walk_back",
-        w2["start_s"],
-        w2["end_s"],
-        steps=w2["steps"],
-        distance_m=dist,
-        mean_speed_mps=w2["mean_speed_mps"],
-    )
-    t2 = turn(
-        tl,
-        ctx.rng_motion,
-        angle_deg=180.0 * sgn,
-        duration_s=turn2,
-        cadence_hz=cadence_hz,
-        instrumented_left=inst_left,
-    )
-    tl.phase(
-        "turn_2",
-        t2["start_s"],
-        t2["end_s"],
-        angle_deg=180.0 * sgn,
-        peak_yaw_rate_dps=t2["peak_yaw_rate_dps"],
-    )
+    walking_steps = turning_steps = 0
+    for walk_name, turn_name, left_first, turn_dur in legs:
+        w = walk(
+            tl,
+            ctx.rng_motion,
+            distance_m=dist,
+            duration_s=walk_each,
+            n_steps=n_steps,
+            first_left=left_first,
+            instrumented_left=inst_left,
+        )
+        tl.phase(
+            walk_name,
+            w["start_s"],
+            w["end_s"],
+            steps=w["steps"],
+            distance_m=dist,
+            mean_speed_mps=w["mean_speed_mps"],
+        )
+        walking_steps += w["steps"]
+        tr = turn(
+            tl,
+            ctx.rng_motion,
+            angle_deg=180.0 * sgn,
+            duration_s=turn_dur,
+            cadence_hz=cadence_hz,
+            instrumented_left=inst_left,
+        )
+        tl.phase(
+            turn_name,
+            tr["start_s"],
+            tr["end_s"],
+            angle_deg=180.0 * sgn,
+            peak_yaw_rate_dps=tr["peak_yaw_rate_dps"],
+        )
+        turning_steps += tr["steps"]
     down = stand_to_sit(tl, sit, trunk, seat_height_m)
     tl.phase(**_phase(down))
     tl.event("seat_contact", down["seat_contact_s"])
@@ -610,8 +586,8 @@ def simulate_tug(
             "seated_after_s": seated_after_s,
         },
         counts={
-            "steps": w1["steps"] + w2["steps"] + t1["steps"] + t2["steps"],
-            "walking_steps": w1["steps"] + w2["steps"],
+            "steps": walking_steps + turning_steps,
+            "walking_steps": walking_steps,
         },
         extra={
             "tug_time_s": t_end - t_go,
