@@ -246,6 +246,33 @@ def test_home_session_warns_about_the_back_and_lists_bent_reps(qtbot, make_app):
     assert "Squats, set 1, rep " in summary and "trunk flexed" in summary
 
 
+def test_live_page_speaks_alignment_warnings_when_asked(qtbot, make_app):
+    from balance_mon.analysis.posture import AlignmentWarning
+    from balance_mon.app.runner import BACK_CUE, TWIST_CUE
+
+    win = make_app()
+    win.show_page(2)
+    live = win.current_live()
+    live.set_flexion_limit(89.0)  # no warning from the demo's own movements
+    live.new_alignment.append(AlignmentWarning(live.last_time_s, "flexion", 47.0))
+    qtbot.waitUntil(lambda: BACK_CUE in win.ctx.speaker.said(), timeout=5000)
+    assert "back bent 47°" in win.statusBar().currentMessage()
+    # switched off: shown, not spoken
+    win.speak_cues.setChecked(False)
+    n = len(win.ctx.speaker.said())
+    live.new_alignment.append(AlignmentWarning(live.last_time_s, "twist", 80.0))
+    qtbot.waitUntil(lambda: TWIST_CUE in win.statusBar().currentMessage(), timeout=5000)
+    assert len(win.ctx.speaker.said()) == n
+    # another page: neither (and the warning does not wait to be spoken later)
+    win.speak_cues.setChecked(True)
+    win.show_page(0)
+    live.new_alignment.append(AlignmentWarning(live.last_time_s, "flexion", 50.0))
+    qtbot.waitUntil(lambda: not live.new_alignment, timeout=5000)
+    win.show_page(2)
+    qtbot.wait(300)
+    assert len(win.ctx.speaker.said()) == n
+
+
 # -- a sensor lost mid-test -----------------------------------------------------------------------
 
 

@@ -450,3 +450,40 @@ def test_details_and_parameters_are_strict_json(store: Store) -> None:
     db.close()
     rec = load_recording(CLINIC / "romberg_eyes_open.csv")
     assert rec.metadata["test"] == "romberg"
+
+
+# ---------------------------------------------------------------------------
+# per-repetition trunk alignment kept with the repetitions
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spine", ["neutral", "flexed"])
+def test_rep_trials_keep_each_reps_trunk_flexion(spine: str) -> None:
+    from balance_mon import sim
+
+    res = sim.simulate_lifts(
+        "stoop", spine=spine, lifts=6, sensor=sim.SensorSpec(placement="sternum"), seed=3
+    )
+    sc = scoring.score(res.recording, "reps", "stoop_lift")
+    assert sc.valid
+    reps = sc.details["rep_alignment"]["reps"]
+    assert sc.details["rep_alignment"]["algorithm"]["name"] == "TrunkPosture"
+    truth = [b["peak_inclination_deg"] for b in res.truth["bends"]]
+    assert len(reps) == len(truth) == 6
+    for r, want in zip(reps, truth, strict=True):
+        assert abs(r["peak_flexion_deg"] - want) < 5.0
+        assert r["text"].startswith(f"rep {r['index']}: trunk flexed ")
+    peak = {m.metric: m for m in sc.metrics}["rep_peak_flexion_deg"]
+    assert peak.value == max(r["peak_flexion_deg"] for r in reps)
+    assert peak.algorithm == "TrunkPosture" and peak.unit == "deg"
+
+
+def test_rep_alignment_only_for_a_trunk_sensor() -> None:
+    from balance_mon import sim
+
+    res = sim.simulate_exercise_set(
+        "lunge", reps=6, sensor=sim.SensorSpec(placement="thigh"), seed=2
+    )
+    sc = scoring.score(res.recording, "reps", "lunge")
+    assert sc.valid and "rep_alignment" not in sc.details
+    assert "rep_peak_flexion_deg" not in {m.metric for m in sc.metrics}

@@ -39,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from ..analysis.alignment import BendTracker, pair_bends
 from ..analysis.posture import AlignmentWarning, LiveTrunkInclination, rep_alignment_text
 from ..analysis.reps import LiveRepCounter, Rep
 from ..analysis.sway import CHI2_95_2DOF
@@ -328,7 +329,8 @@ class LiveStream:
         self.trunk_t = RingBuffer(tcap, 1)
         self.trunk_angle = RingBuffer(tcap, 1)
         self.new_alignment: list[AlignmentWarning] = []
-        self.rep_peaks_deg: list[float] = []
+        self.bends = BendTracker()
+        self._window_peaks: list[float] = []
 
     def push(self, blocks: Iterable[SampleBlock]) -> int:
         """Add blocks (oldest first); returns the samples added."""
@@ -343,13 +345,14 @@ class LiveStream:
             tt, ang, warn = self.trunk.push(b.acc_mps2, gyr, time_s=b.time_s)
             self.trunk_t.extend(tt)
             self.trunk_angle.extend(ang)
+            self.bends.push(tt, ang)
             self.new_alignment += warn
             if self.reps is not None:
                 new = self.reps.push(b.acc_mps2, gyr)
                 if new:
                     self.rep_times += new
                     self.new_reps += new
-                    self.rep_peaks_deg += [self.peak_angle(r.start_s, r.end_s) for r in new]
+                    self._window_peaks += [self.peak_angle(r.start_s, r.end_s) for r in new]
             for c in self.captures:
                 c.add(b)
             n += b.time_s.size
@@ -365,7 +368,8 @@ class LiveStream:
         self.reps = LiveRepCounter(self.fs_hz, t0_s=max(self.last_time_s, 0.0))
         self.rep_times = []
         self.new_reps = []
-        self.rep_peaks_deg = []
+        self._window_peaks = []
+        self.bends.reset()
 
     def stop_reps(self) -> int:
         """Close the counter; returns its final count (after its own corrections)."""
@@ -419,6 +423,18 @@ class LiveStream:
         seg = a[lo:hi]
         seg = seg[np.isfinite(seg)]
         return float(seg.max()) if seg.size else math.nan
+
+    @property
+    def rep_peaks_deg(self) -> list[float]:
+        """Trunk inclination of each counted repetition: its own bend (paired by
+        :func:`~balance_mon.analysis.alignment.pair_bends`), else the largest
+        inclination inside its window."""
+        windows = [(r.start_s, r.end_s) for r in self.rep_times]
+        pairs = pair_bends(windows, self.bends.all_bends())
+        return [
+            b.peak_deg if b is not None else w
+            for b, w in zip(pairs, self._window_peaks, strict=True)
+        ]
 
     def rep_alignment(self) -> list[str]:
         """``"rep 4: trunk flexed 52 degrees"`` for every counted repetition with an angle."""

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -207,6 +208,14 @@ class MainWindow(QMainWindow):
         self.reset_btn = QPushButton("&Reset sway path")
         self.reset_btn.clicked.connect(self._reset_live)
         lt.addWidget(self.reset_btn)
+        self.speak_cues = QCheckBox("&Speak alignment warnings")
+        self.speak_cues.setChecked(True)
+        self.speak_cues.setAccessibleName("Speak trunk alignment warnings aloud")
+        self.speak_cues.setToolTip(
+            "While exercising on this page, say the warning aloud when the back bends "
+            "beyond the patient's limit or twists quickly"
+        )
+        lt.addWidget(self.speak_cues)
         ll.addLayout(lt)
         self.live_hint = QLabel("No sensor streaming: connect one on the Sensor page (Ctrl+2).")
         self.live_hint.setObjectName("muted")
@@ -504,6 +513,7 @@ class MainWindow(QMainWindow):
             live = self.current_live()
             if live is not None and live.reps is None:
                 live.start_reps()
+        self._live_alignment_cues()
         drew = False
         live = self.current_live()
         conn = self.current_connection()
@@ -537,6 +547,29 @@ class MainWindow(QMainWindow):
                 f"{self.stats.fps():4.1f} fps · frame {cost:4.1f} ms · "
                 f"notification→screen median {med:4.0f} ms, p99 {p99:4.0f} ms"
             )
+
+    def _live_alignment_cues(self) -> None:
+        """Trunk warnings outside a run: spoken on the therapist's Live page (when
+        "Speak alignment warnings" is on) and shown in the status bar. During a
+        home set the run speaks them itself; during a clinic test they are not
+        spoken (standardised instructions) and are dropped here."""
+        if self.run is not None and self.run.running and not self.run.clinic:
+            return
+        live = self.current_live()
+        if live is None:
+            return
+        warnings = live.take_alignment_warnings()
+        on_live_page = self.modes.currentIndex() == 0 and self.pages.currentIndex() == 2
+        if not warnings or not on_live_page or (self.run is not None and self.run.running):
+            return
+        from .runner import BACK_CUE, TWIST_CUE
+
+        w = warnings[-1]
+        text = BACK_CUE if w.kind == "flexion" else TWIST_CUE
+        if self.speak_cues.isChecked():
+            self.ctx.speaker.say(text)
+        detail = f" (back bent {w.value:.0f}°)" if w.kind == "flexion" else ""
+        self.statusBar().showMessage(f"⚠ {text}{detail}", 5000)
 
     # -- tests (therapist) ----------------------------------------------------------------------
 

@@ -134,6 +134,10 @@ class TrialRecord:
             "loss_of_balance_s": self.loss_s,
             "live_count": self.live_count,
             "target_reps": self.target_reps,
+            "rep_peaks_deg": [
+                round(v, 1) if math.isfinite(v) else None for v in self.rep_peaks_deg
+            ],
+            "alignment_warnings": self.alignment_warnings,
             "interruptions": [
                 {k: (rel(v) if k in ("at_s", "reconnected_s") else v) for k, v in i.items()}
                 for i in self.interruptions

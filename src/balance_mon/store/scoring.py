@@ -240,6 +240,7 @@ _MEASURES: dict[str, MeasureInfo] = {
         MeasureInfo("sit_to_stand_count", "Sit-to-stand transfers", "{transfers}", None),
         MeasureInfo("sit_to_stand_mean_s", "Sit-to-stand duration", "s", "lower"),
         MeasureInfo("reps", "Repetitions", "{reps}", "higher"),
+        MeasureInfo("rep_peak_flexion_deg", "Largest trunk flexion in a repetition", "deg", None),
     )
 }
 
@@ -664,7 +665,53 @@ def _score_reps(rec: Recording, p: ProtocolInfo, condition: str) -> Scored:
 
     out = run_analysis("reps", rec)["reps"]
     metrics = _metrics_from_block({"reps": out["count"]}, out["algorithm"], ["reps"])
-    return Scored(p.name, condition, True, "", metrics, {"sets": out.get("sets", [])})
+    details: dict[str, Any] = {"sets": out.get("sets", [])}
+    align = _rep_alignment(rec, out)
+    if align is not None:
+        reps_align, alg = align
+        details["rep_alignment"] = {"reps": reps_align, "algorithm": alg}
+        peaks = [r["peak_flexion_deg"] for r in reps_align if r["peak_flexion_deg"] is not None]
+        if peaks:
+            metrics += _metrics_from_block(
+                {"rep_peak_flexion_deg": max(peaks)}, alg, ["rep_peak_flexion_deg"]
+            )
+    return Scored(p.name, condition, True, "", metrics, details)
+
+
+def _rep_alignment(
+    rec: Recording, reps_block: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """Per-repetition trunk flexion ("rep 4: trunk flexed 52 degrees"; each rep's
+    bend paired by :func:`balance_mon.analysis.alignment.pair_bends`) for a
+    trunk sensor (lower back or sternum); None for other placements (a thigh or wrist
+    sensor's inclination says nothing about the spine) or without repetitions."""
+    from ..analysis.alignment import BendPeak, pair_bends
+    from ..analysis.posture import SEGMENT_OF_PLACEMENT, TrunkPosture, rep_alignment_text
+    from ..errors import BalanceMonError
+
+    if rec.placement not in SEGMENT_OF_PLACEMENT:
+        return None
+    windows = [
+        (float(r["start_s"]), float(r["end_s"]))
+        for s in reps_block.get("sets", [])
+        for r in s.get("reps", [])
+    ]
+    if not windows:
+        return None
+    try:
+        post = TrunkPosture().analyze_recording(rec)
+    except BalanceMonError:
+        return None
+    alg = {"name": "TrunkPosture", "version": post.version, **post.get_params()}
+    in_window = post.rep_alignment(windows)
+    bends = [BendPeak(b.start_s, b.peak_s, b.end_s, b.peak_deg) for b in post.bends_]
+    out = []
+    for r, b in zip(in_window, pair_bends(windows, bends), strict=True):
+        if b is not None:
+            r = dict(r, peak_flexion_deg=b.peak_deg, peak_s=b.peak_s)
+            r["text"] = rep_alignment_text(r["index"], b.peak_deg, post.segment_)
+        out.append(r)
+    return out, alg
 
 
 _FALLBACK_SCORERS = {
