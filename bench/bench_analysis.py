@@ -3,7 +3,9 @@
 "Full analysis" is what a day of home monitoring needs: sit-to-stand and
 stand-to-sit transitions (:class:`TransitionDetector`), repetition bouts
 (:class:`RepCounter`) and sway over every quiet-standing bout
-(:func:`quiet_standing_bouts` below, then :class:`SwayAnalyzer` on each).
+(:func:`balance_mon.analysis.daily.quiet_standing_bouts`, then
+:class:`SwayAnalyzer` on each): the steps of :class:`DailyActivity`, timed
+one by one.
 
 The recording is built from simulated sessions (lower back, 100 Hz, with
 gyroscope) joined in a plausible order of postures: seated sessions
@@ -45,177 +47,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
-from scipy.ndimage import uniform_filter1d
 
-from balance_mon.analysis.reps import RepCounter, RepSet, decimation_factor
-from balance_mon.analysis.sway import SwayAnalyzer
-from balance_mon.analysis.transitions import Transition, TransitionDetector
-from balance_mon.dsp.gaps import gap_free_segments, resample_uniform
+from balance_mon.analysis.daily import DailyActivity
+from balance_mon.analysis.reps import RepCounter
+from balance_mon.analysis.transitions import TransitionDetector
 from balance_mon.recording import Recording
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_VERSION = 3  # change when the build below changes (invalidates the cache)
 TARGET_S = 10.0
 TARGET_MIB = 1.5e9 / 2**20  # 1.5 GB
-
-
-# ---------------------------------------------------------------------------
-# Quiet-standing bouts (belongs in balance_mon.analysis; kept here until moved)
-# ---------------------------------------------------------------------------
-
-#: Movement intensity of quiet standing, as :meth:`RepCounter.activity` measures it
-#: (moving SD over 1 s of the 0.2 s-smoothed signal, summed over the 3 axes), at the
-#: working rate. Simulated quiet stance at the lower back / sternum: 99th
-#: percentile 0.13-0.15 m/s^2 feet together eyes open, 0.24-0.28 single leg, 0.43-0.48
-#: tandem on foam with eyes closed, 0.5-0.65 single leg on foam eyes closed; walking
-#: never below 1.2 m/s^2 and 26 deg/s; quiet stance below 5 deg/s.
-QUIET_ACC_MPS2 = 0.4
-QUIET_GYR_DPS = 10.0
-
-
-def _block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
-    if k <= 1:
-        return x
-    m = x.shape[0] // k
-    if k == 2 and x.ndim == 2:  # the same numbers as the mean of pairs, without its reduction
-        out = np.add(x[0 : 2 * m : 2], x[1 : 2 * m : 2])
-        out *= 0.5
-        return out
-    return x[: m * k].reshape(m, k, -1).mean(axis=1)
-
-
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
-    )
-
-
-def intensity(x: NDArray[np.float64], fs: float, window_s: float = 1.0) -> NDArray[np.float64]:
-    """Movement intensity as :meth:`RepCounter.activity` defines it, before the threshold.
-
-    0.2 s centred moving mean, then the centred moving SD over ``window_s`` of
-    each column, summed in quadrature; edges padded with the edge value. Same
-    numbers as ``reps._moving_std(reps._moving_mean(x, ...), ...)`` (to 1e-7)
-    with scipy.ndimage's running filters, which need no padded copies or
-    cumulative sums: about 4 x faster on a day of data.
-    """
-    smooth = max(int(round(0.2 * fs)), 1)
-    win = max(int(round(window_s * fs)), 2)
-    xs = uniform_filter1d(x, smooth, axis=0, mode="nearest") if smooth > 1 else x
-    m2 = xs * xs
-    uniform_filter1d(m2, win, axis=0, mode="nearest", output=m2)  # in place: same numbers
-    if smooth > 1:
-        m = uniform_filter1d(xs, win, axis=0, mode="nearest", output=xs)
-    else:
-        m = uniform_filter1d(xs, win, axis=0, mode="nearest")
-    np.multiply(m, m, out=m)
-    np.subtract(m2, m, out=m2)
-    np.maximum(m2, 0.0, out=m2)
-    s = m2.sum(axis=1)
-    return np.sqrt(s, out=s)
-
-
-def uniform_stretches(rec: Recording):
-    """Gap-free stretches as (t0, fs, acc, gyr); views when the stamps already lie on the grid.
-
-    Same as :func:`balance_mon.dsp.gaps.uniform_segments` except that a stretch
-    whose time stamps are already uniform (within 0.1 % of a sample interval)
-    is not interpolated onto the grid it is on: no copy, no ``np.interp``.
-    """
-    fs = rec.fs_est_hz
-    for a, b in gap_free_segments(rec):
-        if b - a < 2:
-            continue
-        t = rec.time_s[a:b]
-        grid = t[0] + np.arange(b - a) / fs
-        if np.abs(t - grid).max() <= 1e-3 / fs and (t[-1] - t[0]) * fs < b - a:
-            yield (
-                float(t[0]),
-                fs,
-                rec.acc_mps2[a:b],
-                None if rec.gyr_dps is None else rec.gyr_dps[a:b],
-            )
-        else:
-            tu, acc = resample_uniform(t, rec.acc_mps2[a:b], fs)
-            gyr = None if rec.gyr_dps is None else resample_uniform(t, rec.gyr_dps[a:b], fs)[1]
-            yield float(tu[0]), fs, acc, gyr
-
-
-def standing_spans(
-    transitions: list[Transition], t_start: float, t_end: float
-) -> list[tuple[float, float]]:
-    """Spans of ``[t_start, t_end)`` in which the person stands, from the transfers.
-
-    Standing from the end of each sit-to-stand to the start of the next
-    stand-to-sit; before a first stand-to-sit the person was standing. Without
-    a transfer the posture is unknown and nothing is returned.
-    """
-    ev = sorted((t for t in transitions if t_start <= t.start_s < t_end), key=lambda t: t.start_s)
-    if not ev:
-        return []
-    spans = []
-    up_from = t_start if ev[0].kind == "stand_to_sit" else None
-    for t in ev:
-        if t.kind == "sit_to_stand":
-            up_from = t.end_s
-        elif up_from is not None:
-            spans.append((up_from, t.start_s))
-            up_from = None
-    if up_from is not None:
-        spans.append((up_from, t_end))
-    return [(a, b) for a, b in spans if b > a]
-
-
-def quiet_standing_bouts(
-    rec: Recording,
-    transitions: list[Transition],
-    rep_sets: list[RepSet],
-    *,
-    min_s: float = 10.0,
-    margin_s: float = 1.0,
-    max_acc_mps2: float = QUIET_ACC_MPS2,
-    max_gyr_dps: float = QUIET_GYR_DPS,
-) -> list[tuple[float, float, SwayAnalyzer]]:
-    """Quiet-standing bouts of a long recording, each with its sway analysed.
-
-    A bout is a stretch of at least ``min_s`` (after ``margin_s`` is dropped at
-    each end) in which the person stands (:func:`standing_spans`), is not in a
-    repetition set, and moves little: movement :func:`intensity` (the measure of
-    :meth:`RepCounter.activity`, at its working rate) at most ``max_acc_mps2``
-    and, with a gyroscope, ``max_gyr_dps``. Each gap-free stretch is analysed
-    on its own (:func:`uniform_stretches`). Returns (start_s, end_s, analyser)
-    with the sway of the bout from :class:`SwayAnalyzer` (the recording's axes).
-    """
-    out = []
-    for t0, fs, acc, gyr in uniform_stretches(rec):
-        n = acc.shape[0]
-        k = decimation_factor(fs)
-        fs_w = fs / k
-        m = int(round(margin_s * fs_w))
-        # only the standing spans are looked at (the rest of the day costs nothing)
-        for a_s, b_s in standing_spans(transitions, t0, t0 + n / fs):
-            i0 = int(np.clip(np.ceil((a_s - t0) * fs), 0, n))
-            i1 = int(np.clip(np.floor((b_s - t0) * fs), 0, n))
-            if (i1 - i0) / fs < min_s + 2 * margin_s:
-                continue
-            acc_w = _block_mean(acc[i0:i1], k)
-            ok = intensity(acc_w, fs_w) <= max_acc_mps2
-            if gyr is not None:
-                ok &= intensity(_block_mean(gyr[i0:i1], k), fs_w) <= max_gyr_dps
-            t_w = t0 + (i0 + (np.arange(acc_w.shape[0]) + 0.5) * k) / fs
-            for s in rep_sets:
-                if s.end_s > t_w[0] and s.start_s < t_w[-1]:
-                    ok[np.searchsorted(t_w, s.start_s) : np.searchsorted(t_w, s.end_s)] = False
-            for a, b in _runs(ok):
-                a, b = a + m, b - m
-                if (b - a) / fs_w < min_s:
-                    continue
-                j0, j1 = i0 + a * k, min(i0 + b * k, n)
-                sw = SwayAnalyzer().analyze(acc[j0:j1], fs, axes=rec.axes)
-                out.append((t0 + j0 / fs, t0 + j1 / fs, sw))
-    return out
 
 
 def full_analysis(rec: Recording) -> tuple[dict, dict]:
@@ -230,7 +71,7 @@ def full_analysis(rec: Recording) -> tuple[dict, dict]:
     times["reps_s"] = time.perf_counter() - t
     times["hwm_reps_mib"] = _status_mib("VmHWM")
     t = time.perf_counter()
-    bouts = quiet_standing_bouts(rec, det.transitions_, reps.sets_)
+    bouts = DailyActivity().quiet_bouts(rec, det.transitions_, reps.sets_)
     times["quiet_sway_s"] = time.perf_counter() - t
     times["hwm_quiet_mib"] = _status_mib("VmHWM")
     results = {

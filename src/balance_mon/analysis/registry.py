@@ -58,6 +58,12 @@ def _tug(rec: Recording) -> dict[str, Any]:
     return {"tug": TugAnalyzer().analyze_recording(rec).result()}
 
 
+def _daily(rec: Recording) -> dict[str, Any]:
+    from .daily import DailyActivity
+
+    return {"daily": DailyActivity().analyze_recording(rec).result()}
+
+
 def _posture(rec: Recording) -> dict[str, Any]:
     from .posture import TrunkPosture
 
@@ -117,6 +123,7 @@ MIN_DURATION_S: dict[str, float] = {
     "four-stage": 10.0,
     "posture": 2.0,
     "loading": 2.0,
+    "daily": 2.0,
     "auto": 2.0,
 }
 
@@ -130,6 +137,7 @@ ANALYSES: dict[str, AnalysisFn] = {
     "four-stage": _four_stage,
     "posture": _posture,
     "loading": _loading,
+    "daily": _daily,
     "auto": _auto,
 }
 
