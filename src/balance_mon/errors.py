@@ -43,3 +43,24 @@ class DeviceError(BalanceMonError):
 
 class SimulationError(BalanceMonError, ValueError):
     """Simulator parameters are inconsistent (e.g. more repetitions than fit in the time)."""
+
+
+class HandshakeError(DeviceError):
+    """The sensor answered but refused or failed the configuration (not worth retrying)."""
+
+
+class ProtocolError(BalanceMonError, ValueError):
+    """A protocol, programme or trial list is inconsistent (unknown name, bad value...)."""
+
+
+class ProgrammeError(ProtocolError):
+    """A home programme file is unreadable or its content is invalid."""
+
+
+class RiskError(BalanceMonError, ValueError):
+    """Risk or trend input is unusable (unknown measure, mixed settings, bad values)."""
+
+
+class StoreError(BalanceMonError):
+    """The database cannot be used (missing, damaged, too new) or a request is
+    inconsistent with it (unknown patient, duplicate id...)."""

@@ -46,7 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import __version__
-from ..errors import BalanceMonError, DecodeError, DeviceError, RecordingError
+from ..errors import BalanceMonError, DecodeError, DeviceError, HandshakeError, RecordingError
 from ..io.capture import CaptureRecord, CaptureWriter, iter_capture
 from ..io.csv_v1 import CsvWriter, read_csv_v1, write_csv_v1
 from .clock import Clock, HostTimeMapper, clock_for_loop
@@ -79,10 +79,6 @@ FLUSH_INTERVAL_S = 0.25
 SYNC_INTERVAL_S = 1.0
 #: Seconds between battery reads while streaming.
 BATTERY_INTERVAL_S = 60.0
-
-
-class HandshakeError(DeviceError):
-    """The sensor answered but refused or failed the configuration (not worth retrying)."""
 
 
 class _TransientError(DeviceError):

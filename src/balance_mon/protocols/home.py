@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import ProtocolError
+from ..errors import ProgrammeError
 
 __all__ = [
     "DEFAULT_TRUNK_FLEXION_LIMIT_DEG",
@@ -75,10 +75,6 @@ PROGRAMME_FORMAT = "balance_mon.home_programme/1"
 #: beyond which home mode and the live view warn (analysis.posture: 30 deg default).
 DEFAULT_TRUNK_FLEXION_LIMIT_DEG = 30.0
 TRUNK_FLEXION_LIMIT_RANGE_DEG = (10.0, 90.0)
-
-
-class ProgrammeError(ProtocolError):
-    """A home programme file is unreadable or its content is invalid."""
 
 
 @dataclass(frozen=True)

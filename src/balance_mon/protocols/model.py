@@ -17,7 +17,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import BalanceMonError
+from ..errors import ProtocolError
 from .norms import Source, normalise_sex
 
 __all__ = [
@@ -34,10 +34,6 @@ __all__ = [
     "Step",
     "ValidityRule",
 ]
-
-
-class ProtocolError(BalanceMonError, ValueError):
-    """A protocol, programme or trial list is inconsistent (unknown name, bad value...)."""
 
 
 #: Kinds of step. ``setup`` runs once before the first trial; the others per trial.

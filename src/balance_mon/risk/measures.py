@@ -13,14 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import BalanceMonError
+from ..errors import RiskError
 from ..protocols.norms import Source
 
 __all__ = ["MEASURES", "MeasureInfo", "RiskError", "measure_info"]
-
-
-class RiskError(BalanceMonError, ValueError):
-    """Risk or trend input is unusable (unknown measure, mixed settings, bad values)."""
 
 
 @dataclass(frozen=True)

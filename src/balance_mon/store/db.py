@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import BalanceMonError
+from ..errors import StoreError
 from ..recording import Recording
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
@@ -79,11 +79,6 @@ SETTINGS = ("clinic", "home")
 #: LZMA preset of stored recordings: 1 compresses float64 sensor data about a
 #: third better than zlib at about the same speed (docs/store.md).
 LZMA_PRESET = 1
-
-
-class StoreError(BalanceMonError):
-    """The database cannot be used (missing, damaged, too new) or a request is
-    inconsistent with it (unknown patient, duplicate id...)."""
 
 
 def default_db_path() -> Path:
