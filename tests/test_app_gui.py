@@ -273,6 +273,17 @@ def test_live_page_speaks_alignment_warnings_when_asked(qtbot, make_app):
     assert len(win.ctx.speaker.said()) == n
 
 
+def test_therapist_sets_the_patients_back_limit_on_the_live_page(qtbot, make_app):
+    win = make_app()
+    win.show_page(2)
+    assert win.patient is not None and win.limit_box.value() == 30
+    win.limit_box.setValue(42)
+    win.limit_box.editingFinished.emit()
+    assert win.current_live().flexion_limit_deg == 42
+    assert win.ctx.store.trunk_flexion_limit(win.patient) == 42  # kept with the patient
+    assert "trunk_flexion_limit_deg = 42" in win.ctx.store.programme_path(win.patient).read_text()
+
+
 # -- a sensor lost mid-test -----------------------------------------------------------------------
 
 

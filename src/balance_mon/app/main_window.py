@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -216,6 +217,20 @@ class MainWindow(QMainWindow):
             "beyond the patient's limit or twists quickly"
         )
         lt.addWidget(self.speak_cues)
+        limit_label = QLabel("Back &limit:")
+        self.limit_box = QSpinBox()
+        self.limit_box.setRange(10, 90)
+        self.limit_box.setSuffix("°")
+        self.limit_box.setAccessibleName("Trunk flexion limit for this patient, degrees")
+        self.limit_box.setToolTip(
+            "Warn when the trunk bends forward more than this from the patient's upright "
+            "(kept with the patient's programme; default 30°)"
+        )
+        limit_label.setBuddy(self.limit_box)
+        self.limit_box.setValue(int(round(self.flexion_limit_deg)))
+        self.limit_box.editingFinished.connect(self._limit_edited)
+        lt.addWidget(limit_label)
+        lt.addWidget(self.limit_box)
         ll.addLayout(lt)
         self.live_hint = QLabel("No sensor streaming: connect one on the Sensor page (Ctrl+2).")
         self.live_hint.setObjectName("muted")
@@ -472,6 +487,27 @@ class MainWindow(QMainWindow):
         limit = self.flexion_limit_deg
         for live in self.lives.values():
             live.set_flexion_limit(limit)
+        if hasattr(self, "limit_box"):
+            self.limit_box.blockSignals(True)
+            self.limit_box.setValue(int(round(limit)))
+            self.limit_box.blockSignals(False)
+
+    def set_flexion_limit(self, deg: float) -> None:
+        """The therapist's trunk flexion limit for the current patient (10-90 deg):
+        kept with the patient's programme and applied to the live streams now."""
+        if self.ctx.store is not None and self.patient is not None:
+            self.ctx.store.set_trunk_flexion_limit(self.patient, float(deg))
+            self._apply_flexion_limit()
+        else:  # no patient: this session only
+            for live in self.lives.values():
+                live.set_flexion_limit(float(deg))
+
+    def _limit_edited(self) -> None:
+        deg = self.limit_box.value()
+        if abs(deg - self.flexion_limit_deg) >= 0.5 or self.patient is None:
+            self.set_flexion_limit(deg)
+            who = f" for {self.patient.code}" if self.patient is not None else ""
+            self.statusBar().showMessage(f"Back limit set to {deg}°{who}", 5000)
 
     def _set_upright(self) -> None:
         live = self.current_live()
