@@ -19,16 +19,50 @@ sit. A turn's edges are where its rate falls to ``turn_rate_fraction`` of its
 peak: for a smooth turn that is about 9 % of its duration in from each end.
 
 **Turns without a gyroscope (fallback, less accurate).** An accelerometer
-cannot sense a rotation about the vertical, so a turn is found as an
-interruption of the walking pattern: people turn with shorter, slower, softer
-steps (and pause), so the step intensity (moving RMS over about one stride of
-the vertical acceleration in the 0.7-4 Hz step band) falls to well under half
-its walking level. The longest such interruption between the walks is the
-mid-way turn; one that lasts until sitting down is the turn to sit. Its edges
-are the crossings half-way between the walking and the turning levels,
-smeared by the moving window:
-expect phase edges within about 0.3-0.6 s, and a turn taken briskly in
-stride can be missed (the phases then report it in ``problems``).
+cannot sense a rotation about the vertical, so the turns are found from the
+steps. Each step loads the trunk: the vertical acceleration (band-passed to
+the step band, 0.7-4 Hz) peaks once per foot contact (Zijlstra & Hof 2003,
+Gait Posture 18:1), and by the inverted-pendulum model of walking the size of
+that peak grows with the step length (the centre of mass rises by about
+L^2 / 8l over a step of length L on legs of length l). Turning on the spot,
+or nearly so, takes short steps, so between rising and sitting the sequence
+of step sizes is walk (large), turn (small), walk (large), turn to sit
+(small). It is split into these four runs by least squares (a constant level
+per run, every split searched, the turns lower than the walks beside them);
+the mid-way turn must average under ``_TURN_STEP_FRACTION`` of the walking
+steps or no turn is reported. A step's peak says when a foot landed, not
+when the body began to rotate, so each edge between a walk and a turn is put
+half a step period (the median walking step time) from the last (or first)
+walking step: where the next foot contact would land at the walking rhythm,
+half-way to it. If the rotation starts anywhere in that step, the edge is
+off by at most half a step period (0.25-0.35 s at 85-120 steps/min). A turn
+taken in stride, with steps as long as the walking ones, leaves no mark and
+is not found (reported in ``problems``).
+
+**The sit without a gyroscope.** The detector times a transfer's onset from
+the trunk at rest before it; a TUG's sit follows the turn with no rest, and
+an accelerometer alone can take a pause between two turning steps for rest,
+so it may start the sit inside the turn (and, integrating from there, end it
+early). Without a gyroscope the sit is therefore re-timed from the trunk's
+forward lean, which starts every stand-to-sit (Schenkman et al. 1990, Clin
+Biomech 5:83): the inclination of the accelerometer's gravity direction
+(the detector's ``tilt_cutoff_hz`` low-pass) from the upright walking
+posture (the mean acceleration between rising and sitting) rises to its
+peak; the lean starts where its rate was last below the detector's
+``onset_fraction`` of its peak rate, moved back over any fast fall just
+before it. That fall is physics, not noise: the lean's angular acceleration
+pushes a trunk sensor forwards (tangential acceleration h x alpha, h its
+height above the hips), which tilts the measured specific force backwards
+before the lean tilts it forwards, so the apparent inclination first dips.
+The sit ends at the first rest after the lean's peak (vertical acceleration
+and jerk below ``onset_fraction`` of their peaks, with the detector's floors,
+for ``min_still_s``): the person stays seated after the test. Even so the
+accelerometer sees a slow lean late: 0.10-0.15 s for the 1.5 s sits of the
+validation, up to 0.38 s for 2.4-2.7 s sits (docs/transitions.md).
+
+**The sit that ends the test** is the last stand-to-sit before any later
+rise (with or without a gyroscope): a sit the detector finds in the walk is
+followed by more walking and the real sit.
 
 **Scoring.** ``at_risk`` is ``total_s >= 12 s`` (CDC STEADI). The sensor's time
 starts with the first movement of rising, not with the examiner's "go", so it
@@ -37,6 +71,8 @@ reads a reaction time (0.2-0.5 s) shorter than a stopwatch.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -47,7 +83,14 @@ from ..dsp.filters import highpass_zero_phase, lowpass_zero_phase
 from ..dsp.gaps import uniform_segments
 from ..errors import RecordingError
 from ..recording import Recording
-from .transitions import Transition, TransitionDetector, TransitionSignals
+from .transitions import (
+    _ACC_FLOOR_MPS2,
+    _JERK_FLOOR_MPS3,
+    Transition,
+    TransitionDetector,
+    TransitionSignals,
+    _drop_short_runs,
+)
 
 __all__ = ["TUG_PHASES", "TugAnalyzer"]
 
@@ -59,24 +102,61 @@ TUG_PHASES = ("sit_to_stand", "walk_out", "turn", "walk_back", "turn_to_sit", "s
 #: STEADI: a TUG of 12 s or more means a risk of falling.
 STEADI_TUG_AT_RISK_S = 12.0
 
-#: Step band of the vertical trunk acceleration (cadence 1.4-2.2 steps/s and
-#: its first harmonics), its moving-RMS window (about one stride), the largest
-#: ratio of the lowest (10th percentile) to the walking (75th percentile) step
-#: intensity for an interruption to exist (the edges are then where it crosses
-#: half-way between them), and the shortest interruption that is a turn.
-#: Without a gyroscope only.
+#: Without a gyroscope only. Step band of the vertical trunk acceleration
+#: (cadence 1.4-2.2 steps/s and its first harmonics).
 _STEP_BAND_HZ = (0.7, 4.0)
-_STEP_WINDOW_S = 0.8
-_TURN_STEP_FRACTION = 0.5
-_MIN_TURN_S = 0.5
+#: Peaks of the step band closer than this are one step (a cadence of 200
+#: steps/min, far above the 80-140 of a TUG; so a foot contact with a double
+#: peak counts once).
+_MIN_STEP_S = 0.3
+#: The mid-way turn's steps must average below this fraction of the walking
+#: steps' peaks. At a given cadence the inverted pendulum's vertical
+#: acceleration grows with the square of the step length, so 0.7 means steps
+#: about 15 % shorter on average, beyond the step-to-step variation of steady
+#: walking; turning on the spot shortens them far more (in the simulated
+#: TUGs of docs/transitions.md the mid-way turn averaged at most 0.51 of the
+#: walking peaks).
+_TURN_STEP_FRACTION = 0.7
+#: Fewest steps of a walk (the 3 m of a TUG take 4-8 steps).
+_MIN_WALK_STEPS = 2
 
 
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """Half-open [start, stop) index ranges where ``mask`` is true."""
-    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
-    )
+def _segment_steps(x: FloatArray) -> tuple[int, int, int] | None:
+    """Split step sizes into walk [0, i), turn [i, j), walk [j, k), turn [k, n).
+
+    Least squares with a constant level per segment, searched exhaustively
+    over the change points, among splits whose turns are lower than the
+    walks next to them. A walk has at least ``_MIN_WALK_STEPS`` steps, the
+    mid-way turn at least one; the turn to sit may be empty.
+    """
+    n = x.size
+    m = _MIN_WALK_STEPS
+    c1 = np.concatenate(([0.0], np.cumsum(x)))
+    c2 = np.concatenate(([0.0], np.cumsum(x * x)))
+
+    def stats(a, b):  # mean and squared deviations of x[a:b] (broadcast)
+        cnt = np.maximum(np.asarray(b) - np.asarray(a), 1)
+        s = c1[b] - c1[a]
+        return s / cnt, (c2[b] - c2[a]) - s * s / cnt
+
+    best: tuple[float, int, int, int] | None = None
+    for i in range(m, n - m):
+        mw1, sw1 = stats(0, i)
+        for j in range(i + 1, n - m + 1):
+            mt1, st1 = stats(i, j)
+            if mt1 >= mw1:
+                continue
+            ks = np.arange(j + m, n + 1)
+            mw2, sw2 = stats(j, ks)
+            mt2, st2 = stats(ks, n)
+            ok = (mt1 < mw2) & ((ks == n) | (mt2 < mw2))
+            if not ok.any():
+                continue
+            c = np.where(ok, sw1 + st1 + sw2 + st2, np.inf)
+            q = int(np.argmin(c))
+            if best is None or float(c[q]) < best[0]:
+                best = (float(c[q]), i, j, int(ks[q]))
+    return None if best is None else best[1:]
 
 
 class TugAnalyzer:
@@ -105,10 +185,11 @@ class TugAnalyzer:
     turn_method_ : ``"gyroscope"``, ``"accelerometer"`` or None.
     turn_angles_deg_ : rotation of each turn (gyroscope only).
     problems_ : what could not be found, in words.
-    transitions_ : every transfer found.
+    transitions_ : every transfer the detector found (without a gyroscope the
+        ``stand_to_sit`` phase is the sit re-timed from the trunk's lean).
     """
 
-    version = "1.0"
+    version = "1.1"
 
     def __init__(
         self,
@@ -219,18 +300,28 @@ class TugAnalyzer:
                 "no sit-to-stand found: the recording must start with the person seated"
             )
             return
-        sit = next(
-            (t for t in self.transitions_ if t.kind == "stand_to_sit" and t.start_s >= rise.end_s),
-            None,
+        # the test ends seated: the last sit before any later rise (a sit found
+        # in the walk, if any, is followed by more walking and another sit)
+        again = next(
+            (
+                t.start_s
+                for t in self.transitions_
+                if t.kind == "sit_to_stand" and t.start_s >= rise.end_s
+            ),
+            math.inf,
         )
+        sits = [
+            t
+            for t in self.transitions_
+            if t.kind == "stand_to_sit" and t.start_s >= rise.end_s and t.end_s <= again
+        ]
+        sit = sits[-1] if sits else None
         if sit is None:
             self.problems_.append(
                 "no stand-to-sit after the rise: the recording must end with the person seated"
             )
             self.phases_["sit_to_stand"] = (rise.start_s, rise.end_s)
             return
-        self.total_s_ = sit.end_s - rise.start_s
-        self.at_risk_ = bool(self.total_s_ >= self.at_risk_s)
         stretch = next(
             (
                 s
@@ -250,7 +341,10 @@ class TugAnalyzer:
                 turns = self._gyro_turns(sig, rise, sit)
             else:
                 self.turn_method_ = "accelerometer"
-                turns = self._acc_turns(acc, fs, sig, rise, sit)
+                sit = self._acc_sit(acc, sig, rise, sit)
+                turns = self._acc_turns(sig, rise, sit)
+        self.total_s_ = sit.end_s - rise.start_s
+        self.at_risk_ = bool(self.total_s_ >= self.at_risk_s)
         self._phases(rise, sit, turns)
 
     def _gyro_turns(
@@ -281,49 +375,78 @@ class TugAnalyzer:
         self.turn_angles_deg_ = [ang for _, _, ang in found]
         return [(float(t[i0 + s]), float(t[i0 + e])) for s, e, _ in found]
 
-    def _acc_turns(
-        self,
-        acc: FloatArray,
-        fs: float,
-        sig: TransitionSignals,
-        rise: Transition,
-        sit: Transition,
-    ) -> list[tuple[float, float]]:
-        """Turns as interruptions of the walking pattern (no gyroscope); see the module notes."""
-        t = sig.time_s
-        i0, i1 = (int(i) for i in np.searchsorted(t, [rise.end_s, sit.start_s]))
-        if i1 - i0 < int(2 * fs):
-            return []
-        # step intensity: moving RMS of the vertical acceleration in the step band
-        hi = min(_STEP_BAND_HZ[1], 0.4 * fs)
-        a_v = sig.vertical_acc_mps2
-        band = highpass_zero_phase(
-            lowpass_zero_phase(a_v, fs, cutoff_hz=hi), fs, cutoff_hz=_STEP_BAND_HZ[0]
+    def _acc_sit(
+        self, acc: FloatArray, sig: TransitionSignals, rise: Transition, sit: Transition
+    ) -> Transition:
+        """The sit re-timed from the trunk's lean (no gyroscope); see the module notes."""
+        det = self._detector()
+        t, fs = sig.time_s, sig.fs_hz
+        frac = det.onset_fraction
+        i_up, i_s, i_e = (int(i) for i in np.searchsorted(t, [rise.end_s, sit.start_s, sit.end_s]))
+        i_e = min(i_e, t.size - 1)
+        if i_s - i_up < int(fs) or i_e <= i_s:
+            return sit
+        ref = acc[i_up:i_s].mean(axis=0)
+        ref /= np.linalg.norm(ref)
+        incl = np.degrees(np.arccos(np.clip(sig.tilt_gravity @ ref, -1.0, 1.0)))
+        k = i_s + int(np.argmax(incl[i_s : i_e + 1]))
+        lo = max(i_s - int(round(det.search_s * fs)), i_up)
+        rate = np.gradient(incl[lo : k + 1]) * fs
+        # the lean is the rise that ends at its peak (not a bump of the turn)
+        falling = np.flatnonzero(rate[:-1] <= 0.0)
+        r0 = int(falling[-1]) if falling.size else 0
+        kr = r0 + int(np.argmax(rate[r0:]))  # the fastest forward lean
+        thr = frac * float(rate[kr])
+        below = np.flatnonzero(rate[:kr] <= thr)
+        if below.size:
+            r = int(below[-1])
+            # back over the apparent backward tilt of the lean's first acceleration
+            while r > 0 and rate[r - 1] < -thr:
+                r -= 1
+            start = lo + r
+        else:
+            start = i_s
+        # end: the first rest after the lean's peak (seated, the test is over)
+        hi = min(k + int(round(det.max_duration_s * fs)), t.size)
+        a_v = np.abs(sig.vertical_acc_mps2[start:hi])
+        jerk = sig.jerk_mps3[start:hi]
+        quiet = (a_v <= max(frac * float(a_v.max()), _ACC_FLOOR_MPS2)) & (
+            jerk <= max(frac * float(jerk.max()), _JERK_FLOOR_MPS3)
         )
-        win = max(int(round(_STEP_WINDOW_S * fs)), 1)
-        step = np.sqrt(np.convolve(band**2, np.ones(win) / win, mode="same"))[i0:i1]
-        walking = float(np.percentile(step, 75))
-        turning = float(np.percentile(step, 10))
-        if walking <= 0 or turning > _TURN_STEP_FRACTION * walking:
-            return []  # no interruption of the walking pattern
-        low = step < 0.5 * (walking + turning)
-        runs = _runs(low)
-        min_n = int(round(_MIN_TURN_S * fs))
-        runs = [(a, b) for a, b in runs if b - a >= min_n]
-        if not runs:
+        quiet = _drop_short_runs(quiet, max(int(math.ceil(det.min_still_s * fs)), 2))
+        after = np.flatnonzero(quiet[k - start :])
+        end = k + int(after[0]) if after.size else i_e
+        return dataclasses.replace(sit, start_s=float(t[start]), end_s=float(t[end]))
+
+    def _acc_turns(
+        self, sig: TransitionSignals, rise: Transition, sit: Transition
+    ) -> list[tuple[float, float]]:
+        """The two turns from the sizes of the steps (no gyroscope); see the module notes."""
+        t, fs = sig.time_s, sig.fs_hz
+        i0, i1 = (int(i) for i in np.searchsorted(t, [rise.end_s, sit.start_s]))
+        hi = min(_STEP_BAND_HZ[1], 0.4 * fs)
+        band = highpass_zero_phase(
+            lowpass_zero_phase(sig.vertical_acc_mps2, fs, cutoff_hz=hi),
+            fs,
+            cutoff_hz=_STEP_BAND_HZ[0],
+        )[i0:i1]
+        peaks, _ = signal.find_peaks(band, distance=max(int(round(_MIN_STEP_S * fs)), 1))
+        peaks = peaks[band[peaks] > 0]  # a foot contact pushes the trunk up
+        size = band[peaks]
+        fit = _segment_steps(size)
+        if fit is None:
             return []
-        out = []
-        last = runs[-1]
-        # walking that stops for good before sitting (the window smears the
-        # lean's onset over half a window): the turn to sit
-        to_sit = last[1] >= low.size - win
-        before = runs[:-1] if to_sit else runs
-        if before:
-            mid = max(before, key=lambda r: r[1] - r[0])
-            out.append((float(t[i0 + mid[0]]), float(t[i0 + mid[1] - 1])))
-        if to_sit:
-            out.append((float(t[i0 + last[0]]), float(sit.start_s)))
-        return out
+        i, j, k = fit
+        walking = np.concatenate((size[:i], size[j:k]))
+        if float(size[i:j].mean()) > _TURN_STEP_FRACTION * float(walking.mean()):
+            return []  # the steps never shorten: no turn to see
+        tp = t[i0 + peaks]
+        period = float(np.median(np.concatenate((np.diff(tp[:i]), np.diff(tp[j:k])))))
+        half = 0.5 * period
+        return [
+            (float(tp[i - 1] + half), float(tp[j] - half)),
+            (float(tp[k - 1] + half), float(sit.start_s)),
+        ]
 
     def _phases(self, rise: Transition, sit: Transition, turns: list[tuple[float, float]]) -> None:
         ph: dict[str, tuple[float, float]] = {"sit_to_stand": (rise.start_s, rise.end_s)}
