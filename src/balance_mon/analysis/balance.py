@@ -388,11 +388,21 @@ class StanceSegmenter:
        vertical activity stays at the sensor's noise level in every stance;
        lifting and placing a foot moves it vertically. The median of the
        vertical activity over the recording is the noise level.
-    3. *Runs*: a stretch between cores whose median 3-D activity exceeds
+    3. *Runs*: a stretch between cores whose 3-D activity stays above
        ``k_run`` x the recording's quietest standing level (10th percentile)
-       is a slow weight shift, not a stance. The band starts at 1.5 Hz because
-       quiet sway, even on one leg, has most of its acceleration below 1 Hz,
-       while stepping movements last 0.5-1 s.
+       for more than three quarters of its length (its ``run_percentile``-th
+       percentile, 25, is above that level) is a slow weight shift, not a
+       stance. The band starts at 1.5 Hz because quiet sway, even on one leg,
+       has most of its acceleration below 1 Hz, while stepping movements last
+       0.5-1 s. A weight shift is active from one foot contact to the next; a
+       stance, however short, is quiet for most of its length, but the
+       stretch between cores also holds the settling end of the movement
+       before it (the activity windows and the movement's own tail) and, when
+       the stance ends in a loss of balance, the start of the fall. In a 2 s
+       stance these parts can fill half of the stretch, so its median would
+       judge them rather than the stance (version 1.0 used the median and
+       dropped such stances); the lower quartile judges the stance as long as
+       a quarter of the stretch is quiet standing.
     4. *Edges*: inside each remaining run, a core ``edge_margin_s`` from its
        edges gives the stance's own levels of the acceleration deviation
        (``edge_cutoff_hz`` low-pass, from the core's median) and of the jerk
@@ -415,6 +425,9 @@ class StanceSegmenter:
         sway acceleration RMS of 0.5 m/s^2 is ten times quiet standing).
     k_run : multiple of the quietest standing level above which a stretch
         between cores is movement.
+    run_percentile : percentile of a stretch's 3-D activity compared with
+        ``k_run`` x the quietest level (25: the stretch must be active for
+        more than three quarters of its length to count as movement).
     k_edge : robust SDs above the stance's median jerk where its start is put.
     min_edge_mps2, min_edge_jerk_mps3 : floors of the edge levels.
     edge_cutoff_hz, edge_window_s : low-pass and jerk window of the edge signals.
@@ -432,7 +445,7 @@ class StanceSegmenter:
     time_s_ : their time axis; ``fs_hz_`` their rate.
     """
 
-    version = "1.0"
+    version = "1.1"
 
     def __init__(
         self,
@@ -444,6 +457,7 @@ class StanceSegmenter:
         min_vertical_mps2: float = 0.05,
         min_move_mps2: float = 0.5,
         k_run: float = 3.0,
+        run_percentile: float = 25.0,
         k_edge: float = 3.0,
         min_edge_mps2: float = 0.05,
         min_edge_jerk_mps3: float = 0.5,
@@ -461,6 +475,7 @@ class StanceSegmenter:
         self.min_vertical_mps2 = min_vertical_mps2
         self.min_move_mps2 = min_move_mps2
         self.k_run = k_run
+        self.run_percentile = run_percentile
         self.k_edge = k_edge
         self.min_edge_mps2 = min_edge_mps2
         self.min_edge_jerk_mps3 = min_edge_jerk_mps3
@@ -480,6 +495,7 @@ class StanceSegmenter:
             "min_vertical_mps2": self.min_vertical_mps2,
             "min_move_mps2": self.min_move_mps2,
             "k_run": self.k_run,
+            "run_percentile": self.run_percentile,
             "k_edge": self.k_edge,
             "min_edge_mps2": self.min_edge_mps2,
             "min_edge_jerk_mps3": self.min_edge_jerk_mps3,
@@ -515,11 +531,13 @@ class StanceSegmenter:
         moving = (actv > thr_v) | (act3 > self.min_move_mps2)
         if unknown is not None:
             moving |= np.asarray(unknown, dtype=bool)
-        # a stretch between cores whose typical activity is several times that of
-        # the recording's quietest standing is a slow weight shift, not a stance
+        # a stretch between cores that is active (several times the recording's
+        # quietest standing) for more than 1 - run_percentile/100 of its length
+        # is a slow weight shift, not a stance
         q_ref = float(np.percentile(act3[~moving], 10)) if (~moving).any() else 0.0
         for a, b in _runs(~moving):
-            if float(np.median(act3[a:b])) > max(self.k_run * q_ref, self.min_edge_mps2):
+            level = float(np.percentile(act3[a:b], self.run_percentile))
+            if level > max(self.k_run * q_ref, self.min_edge_mps2):
                 moving[a:b] = True
         lp = _safe_lowpass(acc, fs, self.edge_cutoff_hz)
         moving = self._refine_edges(moving, lp, fs)
@@ -663,7 +681,7 @@ class FourStageAnalyzer:
     source_ : ``"metadata"`` or ``"movement"``.
     """
 
-    version = "1.0"
+    version = "1.1"
 
     def __init__(
         self,
