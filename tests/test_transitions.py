@@ -26,7 +26,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from balance_mon.analysis.transitions import KINDS, Transition, TransitionDetector
+from balance_mon.analysis.transitions import (
+    KINDS,
+    Transition,
+    TransitionDetector,
+    _first_stop,
+    _n_extrema,
+    _other_transfers,
+)
 from balance_mon.cli import main
 from balance_mon.consts import GRAVITY_MPS2
 from balance_mon.errors import RecordingError
@@ -34,6 +41,7 @@ from balance_mon.io import load_recording
 from balance_mon.recording import Recording
 from balance_mon.sim import (
     SensorSpec,
+    Subject,
     simulate_chair_stand,
     simulate_exercise_set,
     simulate_sit_to_stand,
@@ -141,6 +149,23 @@ def test_orientation_does_not_matter(mount, deg):
     assert det.transitions_[0].displacement_m == pytest.approx(truth["rise_m"], abs=0.03)
 
 
+@pytest.mark.parametrize("gyro", [True, False])
+@pytest.mark.parametrize("dur, rise", [(2.8, 0.25), (2.0, 0.3)])
+def test_sensor_offsets_do_not_matter(dur, rise, gyro):
+    """A consumer sensor's offsets (0.3 m/s^2 along gravity, 2 deg/s): slow rises are
+    still found, at the same times (version 1.0 lost both at 0.2 m/s^2)."""
+    acc, gyr, truth = synthetic(100.0, rise_m=rise, dur=dur, total=12.0)
+    up = acc[:300].mean(axis=0) / np.linalg.norm(acc[:300].mean(axis=0))
+    g = gyr + np.array([2.0, -1.5, 1.0]) if gyro else None
+    clean = TransitionDetector().detect(acc, 100.0, gyr_dps=gyr if gyro else None)
+    det = TransitionDetector().detect(acc + 0.3 * up, 100.0, gyr_dps=g)
+    assert [e.kind for e in det.transitions_] == ["sit_to_stand"]
+    ev, ref = det.transitions_[0], clean.transitions_[0]
+    assert abs(ev.start_s - truth["start_s"]) < 0.25 and abs(ev.end_s - truth["end_s"]) < 0.25
+    assert ev.start_s == pytest.approx(ref.start_s, abs=0.05)
+    assert ev.displacement_m == pytest.approx(rise, abs=0.03)
+
+
 def test_no_lean_is_not_a_transfer():
     """A 0.4 m rise without trunk lean (a lift, a jump onto a step) is rejected."""
     acc, _, _ = synthetic(100.0, lean_deg=0.0)
@@ -152,6 +177,68 @@ def test_no_lean_is_not_a_transfer():
 def test_small_rise_is_not_a_transfer():
     acc, _, _ = synthetic(100.0, rise_m=0.08)
     assert TransitionDetector().detect(acc, 100.0).transitions_ == []
+
+
+def bend_return(fs, *, bend_deg=80.0, rise_m=0.2, t0=3.0, dur=1.5, total=8.0):
+    """Straightening up from a deep forward bend: the trunk turns from ``bend_deg``
+    to upright while the sensor rises ``rise_m`` (minimum jerk), still before and
+    after (the lower-back sensor above the hips rises as the trunk straightens)."""
+    n = int(round(total * fs))
+    t = np.arange(n) / fs
+    u = np.clip((t - t0) / dur, 0.0, 1.0)
+    acc_z = rise_m * (60 * u - 180 * u**2 + 120 * u**3) / dur**2 * ((t >= t0) & (t <= t0 + dur))
+    lean = np.radians(bend_deg) * (1.0 - minjerk(u))
+    world = np.column_stack([np.zeros(n), np.zeros(n), GRAVITY_MPS2 + acc_z])
+    r = rot([0.0, 1.0, 0.0], lean)
+    acc = np.einsum("nji,nj->ni", r, world)
+    gyr = np.degrees(
+        np.einsum("nji,nj->ni", r, np.column_stack([0 * t, np.gradient(lean, t), 0 * t]))
+    )
+    return acc, gyr
+
+
+@pytest.mark.parametrize("gyro", [True, False])
+def test_straightening_from_a_bend_is_not_a_sit_to_stand(gyro):
+    """It rises like one and turns the trunk, but starts 80 deg from upright."""
+    acc, gyr = bend_return(100.0)
+    g = gyr if gyro else None
+    assert TransitionDetector().detect(acc, 100.0, gyr_dps=g).transitions_ == []
+    # the posture gate is what rejects it
+    found = TransitionDetector(max_posture_change_deg=180.0).detect(acc, 100.0, gyr_dps=g)
+    assert [e.kind for e in found.transitions_] == ["sit_to_stand"]
+
+
+def test_counter_movement_is_not_another_transfer():
+    """A sternum dip as the trunk leans is part of the rise; a sit before a rise is not."""
+    fs = 100.0
+    t = np.arange(0, 2.0, 1 / fs)
+
+    def pulse(t0, dur, disp):
+        u = np.clip((t - t0) / dur, 0, 1)
+        return disp / dur * 30 * u**2 * (1 - u) ** 2
+
+    dip_rise = pulse(0.2, 0.5, -0.2) + pulse(0.7, 1.0, 0.4)  # net +0.2 m: one rise
+    sit_rise = pulse(0.0, 0.9, -0.35) + pulse(0.9, 0.9, 0.35)  # net 0: two transfers
+    for v, other in ((dip_rise, False), (sit_rise, True)):
+        kpk = int(np.argmax(v))
+        mask = _other_transfers(v, kpk, fs, 0.125)
+        assert mask[int(np.argmin(v))] is np.bool_(other)
+
+
+def test_one_movement_has_few_velocity_extrema():
+    fs = 100.0
+    t = np.arange(0, 3.0, 1 / fs)
+    bell = 0.6 * np.exp(-0.5 * ((t - 1.0) / 0.25) ** 2)
+    steps = bell + 0.15 * np.sin(2 * np.pi * 1.8 * t) * (t > 1.4)
+    assert _n_extrema(bell, 0.2 * 0.6) == 1
+    assert _n_extrema(steps, 0.2 * 0.6) > 4
+
+
+def test_first_stop():
+    x = np.array([1.0, 0.8, 0.5, 0.3, 0.25, 0.3, 0.6, 0.2, 0.05])
+    assert _first_stop(x, 0.1) == 4  # a trough below half the peak: the gait began
+    assert _first_stop(x, 0.1, trough=False) == 8  # back to 10 % of the peak
+    assert _first_stop(np.array([1.0, 0.8, 0.6, 0.4]), 0.1) is None
 
 
 def test_fraction_at():
@@ -297,6 +384,16 @@ def test_simulated_sessions_precision_recall_timing():
     errs_a = np.abs(np.array(errs))
     assert np.percentile(errs_a, 95) < 0.3
     assert errs_a.max() < 0.5
+
+
+def test_brisk_chair_stand_without_pauses():
+    """Sits that follow a rise with no standing pause (sternum, accelerometer only)."""
+    subject = Subject(sts_rise_s=1.538, sts_sit_s=1.736, trunk_flexion_deg=37.367)
+    spec = SensorSpec(placement="sternum", fs_hz=25.0, gyro=False, noise_mps2=0.05)
+    res = simulate_chair_stand(stands=13, sensor=spec, subject=subject, seed=3)
+    truth = [p for p in res.truth["phases"] if p["name"] in KINDS]
+    found = TransitionDetector().detect_recording(res.recording).transitions_
+    assert _match(found, truth)[0] == len(truth) == len(found) == 26
 
 
 def test_stairs_and_heel_raises_are_not_transfers():

@@ -12,7 +12,7 @@ from balance_mon.analysis.transitions import Transition, TransitionDetector, Tra
 from balance_mon.analysis.tug import TUG_PHASES, TugAnalyzer, _segment_steps
 from balance_mon.cli import main
 from balance_mon.io import load_recording, save_recording
-from balance_mon.sim import SensorSpec, simulate_tug
+from balance_mon.sim import SensorSpec, Subject, simulate_tug
 
 S2S = (
     Path(__file__).resolve().parents[1]
@@ -110,6 +110,66 @@ def test_phases_within_0_3_s_without_gyroscope(spec, kw, seed):
     errs = _errors(tug, res)
     assert max(abs(v) for v in errs.values()) <= 0.3, errs
     assert tug.problems_ == []
+
+
+#: TUGs of random simulated subjects (older and younger, slow and brisk) that
+#: version 1.1 with TransitionDetector 1.0 got wrong (bench/validate.py section
+#: f, "random subjects"): (subject, sensor, simulate_tug keywords, seed, what
+#: went wrong).
+RANDOM_SUBJECTS = [
+    (
+        {"height_m": 1.59, "gait_speed_mps": 1.19, "cadence_spm": 92.3, "sts_rise_s": 2.25},
+        {"placement": "sternum", "fs_hz": 25.0, "tilt_deg": (-15.0, 13.0, 2.0)},
+        {"turn_s": 2.33, "walk_distance_m": 3.0},
+        8833,
+        "no transfer found: slow sternum rise into walking, sit after a turn",
+    ),
+    (
+        {"gait_speed_mps": 0.9, "sts_sit_s": 2.0, "trunk_flexion_deg": 48.0},
+        {"placement": "sternum", "fs_hz": 50.0},
+        {"turn_s": 2.35, "seat_height_m": 0.49},
+        100,
+        "sit after the turn not found (its straightening counted on its own)",
+    ),
+    (
+        {"gait_speed_mps": 0.81, "cadence_spm": 119.0, "sts_rise_s": 2.8, "sts_sit_s": 1.4},
+        {"placement": "lower_back", "fs_hz": 100.0},
+        {"turn_s": 1.72, "seat_height_m": 0.43, "reaction_s": 0.44},
+        32,
+        "slow rise started 0.8 s late without a gyroscope (a lull in the lean)",
+    ),
+    (
+        {"gait_speed_mps": 1.3, "cadence_spm": 118.0, "sts_rise_s": 1.36, "sts_sit_s": 2.88},
+        {"placement": "sternum", "fs_hz": 200.0, "tilt_deg": (18.0, -3.0, -18.0)},
+        {"turn_s": 3.1, "seat_height_m": 0.44},
+        669,
+        "slow sit started 0.38 s late without a gyroscope (folded inclination)",
+    ),
+    (
+        {"height_m": 1.87, "gait_speed_mps": 0.5, "cadence_spm": 94.0, "sts_sit_s": 1.39},
+        {"placement": "sternum", "fs_hz": 200.0},
+        {"turn_s": 3.33, "turn_direction": "right", "seat_height_m": 0.47},
+        1978,
+        "slow turn ending 0.3 s early with a gyroscope (5 % threshold)",
+    ),
+]
+
+
+@pytest.mark.parametrize("gyro", [True, False])
+@pytest.mark.parametrize("subject, spec, kw, seed, why", RANDOM_SUBJECTS)
+def test_random_subjects_within_0_3_s(subject, spec, kw, seed, why, gyro):
+    """Every transfer found and every boundary within 0.3 s, with and without gyroscope."""
+    res = simulate_tug(
+        sensor=SensorSpec(gyro=gyro, noise_mps2=0.05, **spec),
+        subject=Subject(**subject),
+        seed=seed,
+        **kw,
+    )
+    tug = TugAnalyzer().analyze_recording(res.recording)
+    assert list(tug.phases_) == list(TUG_PHASES), why
+    assert [t.kind for t in tug.transitions_] == ["sit_to_stand", "stand_to_sit"], why
+    errs = _errors(tug, res)
+    assert max(abs(v) for v in errs.values()) <= 0.3, (why, errs)
 
 
 def _signals(a_v: np.ndarray, fs: float) -> TransitionSignals:

@@ -16,7 +16,13 @@ around a peak above ``min_turn_rate_dps`` is a turn if it turns by at least
 ``min_turn_deg``. The largest such turn between rising and sitting is the
 mid-way turn; the last one before sitting (or reaching into it) is the turn to
 sit. A turn's edges are where its rate falls to ``turn_rate_fraction`` of its
-peak: for a smooth turn that is about 9 % of its duration in from each end.
+peak (3 %, at least 3 deg/s): for a bell-shaped rate profile (minimum jerk,
+Flash & Hogan 1985, J Neurosci 5:1688) that is about 4.5 % of its duration in
+from each end, 0.15 s for a slow 3.4 s turn (5 % and 5 deg/s, version 1.1,
+cut 0.2-0.3 s off the ends of such turns at the sternum, whose thorax also
+finishes turning before the pelvis). The detector's signals have the
+gyroscope's offset removed (its median over the quiet samples), so that the
+low floor stays above it.
 
 **Turns without a gyroscope (fallback, less accurate).** An accelerometer
 cannot sense a rotation about the vertical, so the turns are found from the
@@ -42,25 +48,26 @@ is not found (reported in ``problems``).
 **The sit without a gyroscope.** The detector times a transfer's onset from
 the trunk at rest before it; a TUG's sit follows the turn with no rest, and
 an accelerometer alone can take a pause between two turning steps for rest,
-so it may start the sit inside the turn (and, integrating from there, end it
-early). Without a gyroscope the sit is therefore re-timed from the trunk's
-forward lean, which starts every stand-to-sit (Schenkman et al. 1990, Clin
-Biomech 5:83): the inclination of the accelerometer's gravity direction
-(the detector's ``tilt_cutoff_hz`` low-pass) from the upright walking
-posture (the mean acceleration between rising and sitting) rises to its
-peak; the lean starts where its rate was last below the detector's
-``onset_fraction`` of its peak rate, moved back over any fast fall just
-before it. That fall is physics, not noise: the lean's angular acceleration
-pushes a trunk sensor forwards (tangential acceleration h x alpha, h its
-height above the hips), which tilts the measured specific force backwards
-before the lean tilts it forwards, so the apparent inclination first dips.
-The sit ends at the first rest after the lean's peak (vertical acceleration
-and jerk below ``onset_fraction`` of their peaks, with the detector's floors,
-for ``min_still_s``): the person stays seated after the test. Even so the
-accelerometer sees a slow lean late: 0.10-0.15 s for the 1.5 s sits of the
-validation, up to 0.38 s for 2.4-2.7 s sits (docs/transitions.md).
-
-**The sit that ends the test** is the last stand-to-sit before any later
+so it may start the sit inside the turn. Without a gyroscope the start of the
+sit is therefore re-timed from the trunk's forward lean, which starts every
+stand-to-sit (Schenkman et al. 1990, Clin Biomech 5:83): the inclination of
+the accelerometer's gravity direction (the detector's ``tilt_cutoff_hz``
+low-pass) from the upright walking posture (the mean acceleration between
+rising and sitting), signed in the plane of the lean (forward positive),
+rises to its peak; the lean starts where its rate was last below the
+detector's ``onset_fraction`` of its peak rate, moved back over any fast fall
+just before it. That fall is physics, not noise: the lean's angular
+acceleration pushes a trunk sensor forwards (tangential acceleration
+h x alpha, h its height above the hips), which tilts the measured specific
+force backwards before the lean tilts it forwards, so the apparent
+inclination first dips. (Version 1.1 used the unsigned angle, which folds
+such a dip back up where it passes the reference direction; its rate there
+is near zero and the walk back stopped at the fold, 0.38 s late for a 2.6 s
+sit.) The sit's end is the detector's: the person stays seated after the
+test, so the detector integrates back from that rest (version 1.1 ended the
+sit at the first rest after the lean's peak, which a 2.6 s sternum sit can
+show inside the sit, 1.6 s early). The accelerometer still sees a slow lean
+late (docs/transitions.md).**The sit that ends the test** is the last stand-to-sit before any later
 rise (with or without a gyroscope): a sit the detector finds in the walk is
 followed by more walking and the real sit.
 
@@ -83,14 +90,7 @@ from ..dsp.filters import highpass_zero_phase, lowpass_zero_phase
 from ..dsp.gaps import uniform_segments
 from ..errors import RecordingError
 from ..recording import Recording
-from .transitions import (
-    _ACC_FLOOR_MPS2,
-    _JERK_FLOOR_MPS3,
-    Transition,
-    TransitionDetector,
-    TransitionSignals,
-    _drop_short_runs,
-)
+from .transitions import Transition, TransitionDetector, TransitionSignals
 
 __all__ = ["TUG_PHASES", "TugAnalyzer"]
 
@@ -117,6 +117,11 @@ _MIN_STEP_S = 0.3
 #: TUGs of docs/transitions.md the mid-way turn averaged at most 0.51 of the
 #: walking peaks).
 _TURN_STEP_FRACTION = 0.7
+#: Without a gyroscope, how far before the detector's start of the sit the
+#: lean's onset is looked for (the detector's search window of version 1.0):
+#: the detector may start the sit a turning step late, and a lean takes
+#: 0.3-1 s.
+_LEAN_SEARCH_S = 1.5
 #: Fewest steps of a walk (the 3 m of a TUG take 4-8 steps).
 _MIN_WALK_STEPS = 2
 
@@ -171,8 +176,10 @@ class TugAnalyzer:
         pelvis yaws by +/- 4-8 deg at stride frequency while walking, peaking
         at about 20-30 deg/s).
     turn_rate_fraction : a turn's edges are where its yaw rate falls below
-        this fraction of its peak (default 0.1).
-    turn_rate_floor_dps : ... but never below this (default 5 deg/s).
+        this fraction of its peak (default 0.03; see the module notes).
+    turn_rate_floor_dps : ... but never below this (default 3 deg/s: above
+        a standing person's trunk yaw sway, about 1 deg/s, and the noise of
+        a gyroscope whose offset is removed).
     detector : transition detector (default :class:`TransitionDetector`).
 
     Attributes
@@ -186,10 +193,10 @@ class TugAnalyzer:
     turn_angles_deg_ : rotation of each turn (gyroscope only).
     problems_ : what could not be found, in words.
     transitions_ : every transfer the detector found (without a gyroscope the
-        ``stand_to_sit`` phase is the sit re-timed from the trunk's lean).
+        ``stand_to_sit`` phase starts at the trunk's lean, see the notes).
     """
 
-    version = "1.1"
+    version = "1.2"
 
     def __init__(
         self,
@@ -197,8 +204,8 @@ class TugAnalyzer:
         at_risk_s: float = STEADI_TUG_AT_RISK_S,
         min_turn_deg: float = 90.0,
         min_turn_rate_dps: float = 30.0,
-        turn_rate_fraction: float = 0.05,
-        turn_rate_floor_dps: float = 5.0,
+        turn_rate_fraction: float = 0.03,
+        turn_rate_floor_dps: float = 3.0,
         detector: TransitionDetector | None = None,
     ) -> None:
         self.at_risk_s = at_risk_s
@@ -388,10 +395,19 @@ class TugAnalyzer:
             return sit
         ref = acc[i_up:i_s].mean(axis=0)
         ref /= np.linalg.norm(ref)
-        incl = np.degrees(np.arccos(np.clip(sig.tilt_gravity @ ref, -1.0, 1.0)))
+        g = sig.tilt_gravity
+        incl = np.degrees(np.arccos(np.clip(g @ ref, -1.0, 1.0)))
         k = i_s + int(np.argmax(incl[i_s : i_e + 1]))
-        lo = max(i_s - int(round(det.search_s * fs)), i_up)
-        rate = np.gradient(incl[lo : k + 1]) * fs
+        # signed inclination in the plane of the lean (forward positive), so
+        # that the apparent backward tilt is negative rather than folded
+        fwd = g[k] - float(g[k] @ ref) * ref
+        if not np.linalg.norm(fwd) > 0:
+            return sit
+        fwd /= np.linalg.norm(fwd)
+        lo = max(i_s - int(round(_LEAN_SEARCH_S * fs)), i_up)
+        seg = g[lo : k + 1]
+        pitch = np.degrees(np.arctan2(seg @ fwd, seg @ ref))
+        rate = np.gradient(pitch) * fs
         # the lean is the rise that ends at its peak (not a bump of the turn)
         falling = np.flatnonzero(rate[:-1] <= 0.0)
         r0 = int(falling[-1]) if falling.size else 0
@@ -406,17 +422,7 @@ class TugAnalyzer:
             start = lo + r
         else:
             start = i_s
-        # end: the first rest after the lean's peak (seated, the test is over)
-        hi = min(k + int(round(det.max_duration_s * fs)), t.size)
-        a_v = np.abs(sig.vertical_acc_mps2[start:hi])
-        jerk = sig.jerk_mps3[start:hi]
-        quiet = (a_v <= max(frac * float(a_v.max()), _ACC_FLOOR_MPS2)) & (
-            jerk <= max(frac * float(jerk.max()), _JERK_FLOOR_MPS3)
-        )
-        quiet = _drop_short_runs(quiet, max(int(math.ceil(det.min_still_s * fs)), 2))
-        after = np.flatnonzero(quiet[k - start :])
-        end = k + int(after[0]) if after.size else i_e
-        return dataclasses.replace(sit, start_s=float(t[start]), end_s=float(t[end]))
+        return dataclasses.replace(sit, start_s=float(t[start]))
 
     def _acc_turns(
         self, sig: TransitionSignals, rise: Transition, sit: Transition
