@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from balance_mon.analysis.posture import TrunkPosture, rep_alignment_text
+from balance_mon.analysis.posture import (
+    TrunkPosture,
+    _fit_step,
+    _minjerk_basis,
+    _valley,
+    rep_alignment_text,
+)
 from balance_mon.analysis.registry import MIN_DURATION_S, run_analysis
 from balance_mon.consts import GRAVITY_MPS2
 from balance_mon.errors import RecordingError
@@ -159,6 +165,73 @@ def test_simulated_bends_onset_end_and_peak(placement, gyro, fs, tilt) -> None:
     assert [b.event for b in p.bends_] == [
         t["peak_inclination_deg"] >= 30.0 for t in res.truth["bends"]
     ]
+
+
+def test_fit_step_recovers_a_minimum_jerk_rise_with_its_acceleration_term() -> None:
+    t = np.arange(0.0, 4.0, 0.01)
+    step, acc = _minjerk_basis((t - 1.3) / 1.1)
+    y = 2.0 + 30.0 * step + 1.5 * acc  # the sensor's own acceleration adds B s''
+    y += np.random.default_rng(0).normal(0.0, 0.1, t.size)
+    fit = _fit_step(t, y)
+    assert fit is not None
+    assert fit[0] == pytest.approx(1.3, abs=0.02)
+    assert fit[1] == pytest.approx(1.1, abs=0.03)
+    assert _fit_step(t, np.full(t.size, 5.0)) is None  # nothing rises
+    assert _fit_step(t[:4], y[:4]) is None  # too short
+
+
+def test_valley_crosses_small_bumps_and_stops_at_the_next_movement() -> None:
+    x = np.array([10.0, 6.0, 2.0, 0.0, 1.5, 0.2, 0.1, 0.0, 0.3, 2.0, 5.0, 9.0])
+    # forwards: through the 1.5 deg bump, stops before the 5 deg climb, back to within 1 deg
+    assert _valley(x, 0, x.size - 1, 1) == 8
+    # backwards from the end: the climb from the start of the array stops it at index 2
+    assert _valley(x, x.size - 1, 0, -1) == 3
+    assert _valley(x, 3, 3, 1) == 3
+
+
+@pytest.mark.parametrize("fs", [25.0, 100.0])
+def test_squat_lifts_timed_without_gyroscope(fs: float) -> None:
+    """Without a gyroscope the squat's hip shift tilts the apparent gravity before the
+    pelvis turns; the fitted minimum-jerk timing stays within 0.3 s (the rate-threshold
+    timing of version 1.0 was 0.3-0.6 s off on these)."""
+    res = simulate_lifts(
+        "squat",
+        spine="neutral",
+        lifts=4,
+        tempo_s=3.5,
+        sensor=SensorSpec(placement="lower_back", gyro=False, fs_hz=fs, noise_mps2=0.03),
+        seed=0,
+    )
+    p = TrunkPosture().analyze_recording(res.recording)
+    assert p.sets_[0]["kind"] == "squat"
+    for truth in res.truth["bends"]:
+        near = [b for b in p.bends_ if abs(b.peak_s - truth["peak_inclination_s"]) < 1.0]
+        assert len(near) == 1
+        assert abs(near[0].start_s - truth["onset_s"]) <= 0.3
+        assert abs(near[0].end_s - truth["end_s"]) <= 0.3
+        assert abs(near[0].peak_deg - truth["peak_inclination_deg"]) <= 5.0
+
+
+@pytest.mark.parametrize("placement", ["sternum", "lower_back"])
+@pytest.mark.parametrize("gyro", [True, False])
+def test_quick_bends_peak_from_gyroscope_or_still_pause(placement: str, gyro: bool) -> None:
+    """Down in 0.5 s with a 0.6 s pause: the low-passed accelerometer angle overshoots
+    by 5-7 deg (the sensor's deceleration); the gyroscope, or without one the still
+    pause, gives the peak within 1.5 deg."""
+    spec = [
+        {"onset_s": 3.0, "end_s": 4.6, "peak_deg": 45.0, "hold_s": 0.6},
+        {"onset_s": 9.0, "end_s": 10.6, "peak_deg": 60.0, "hold_s": 0.6},
+    ]
+    res = simulate_bends(
+        spec, sensor=SensorSpec(placement=placement, gyro=gyro, fs_hz=100.0), seed=4
+    )
+    p = TrunkPosture().analyze_recording(res.recording)
+    assert len(p.bends_) == 2
+    for b, truth in zip(p.bends_, res.truth["bends"], strict=True):
+        assert b.peak_deg == pytest.approx(truth["peak_inclination_deg"], abs=1.5)
+        assert abs(b.start_s - truth["onset_s"]) <= 0.15
+        assert abs(b.end_s - truth["end_s"]) <= 0.15
+    assert p.result()["algorithm"]["version"] == "1.1"
 
 
 def test_lift_sets_classified_across_placements_and_spines() -> None:

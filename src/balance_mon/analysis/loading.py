@@ -47,13 +47,45 @@ gravity included: 1 g standing still):
   ``(sum over recordings of score^4)^(1/4)``.
 - **Steps**: vertical acceleration (along the low-passed gravity direction,
   5 Hz low-pass, 0.25 Hz high-pass) peaks above ``step_min_mps2`` at least
-  ``min_interval_s`` apart, kept in bouts of at least ``min_bout_steps``
-  contacts no more than ``max_step_s`` apart. A bout is gait only if the
-  horizontal acceleration alternates from one contact to the next (the
-  medio-lateral sway reverses with every step: its step-lag autocorrelation
-  is negative, Moe-Nilssen & Helbostad 2004, J Biomech 37:121); repeated
-  jumps or heel drops land on both feet and do not alternate, and are
-  reported as ``hops`` (their impacts still count).
+  ``min_interval_s`` apart are contacts. A step is a contact within a bout of
+  periodic, alternating contacts; three things are not steps:
+
+  * **Whole-body impacts.** A landing after a flight -- the resultant
+    specific force, averaged over 0.1 s, below 0.3 g (free fall reads 0 g;
+    any jump of 1.2 cm or more is airborne 0.1 s) -- with no other landing
+    within two contacts, unless the contacts around it keep a steady rhythm
+    at running cadence (running lands after a flight at every step, a jump
+    once); the contacts of its countermovement and push-off (up to 1 s
+    before take-off: unweighting, braking and propulsion of a countermovement
+    jump take about 0.7-1 s, McMahon et al. 2018, Strength Cond J 40(4):96,
+    verify) and of its absorption (0.4 s after) go with it. And a contact
+    whose vertical peak is 2.5 times that of each neighbour: a heel drop,
+    sitting down hard, a stamp. Steps of one bout load the body alike (Gu et
+    al.'s step counter keeps only peaks similar in size to the one two
+    contacts away, IEEE Sensors J 2017, 17:3453, verify pages); in the real
+    mobgap and sit2standpy recordings, contacts of walking bouts reached at
+    most 1.9 times both neighbours, hard sit-downs 4-12 times, rising from a
+    chair 2.2-3.4 times. Jumping on both feet and heel drops are impacts,
+    counted in the impact histogram, never steps.
+  * **Contacts off the rhythm.** Runs of the remaining contacts no more than
+    ``max_step_s`` apart are split where the movement changes character
+    (alternation, cadence: :meth:`StepDetector._split`). A piece of at least
+    ``min_bout_steps`` contacts, trimmed of a first or last step outside 0.5-1.5
+    times its median step time, is a bout's core and decides its kind;
+    contacts of shorter pieces (the first step after rising from a chair, the
+    quicker steps of a turn) join the core beside them while their step time
+    stays within that range. A longer gap is a pause or another movement
+    (rising, the seat contact); a much shorter one is a second peak of one
+    contact.
+  * **Non-alternating bouts.** A bout is gait only if the horizontal
+    acceleration alternates from one contact to the next (the medio-lateral
+    sway reverses with every step: its step-lag autocorrelation is negative,
+    Moe-Nilssen & Helbostad 2004, J Biomech 37:121); repeated jumps or heel
+    drops land on both feet and do not alternate, and are reported as
+    ``hops`` (their impacts still count).
+
+  Brajdic & Harle 2013 (UbiComp '13, 225-234) compare step counters and
+  their errors on unconstrained, not only walking, movement (verify).
 - **Stairs**: a gait bout with rest on both sides is integrated twice along
   gravity with zero velocity at both rests (drift removed linearly); a mean
   rise of at least ``stair_rise_m`` (0.08 m, half a 0.15-0.18 m riser) per
@@ -65,13 +97,19 @@ gravity included: 1 g standing still):
 Limitations: a resultant peak is not a ground-reaction force (soft tissue
 and sensor mounting change it, and a lower-back sensor reads less than one
 on the hip bone); sitting down hard on a chair or a car bump counts as an
-impact; stairs need a pause before and after the flight.
+impact; stairs need a pause before and after the flight. A single step far
+harder than its neighbours (jumping down a kerb) or a hop over an obstacle
+mid-walk counts as an impact, and the contacts within 0.4 s of it (a hop:
+from 1 s before its take-off) are not steps either; a slow last step (more
+than 1.5 step times after the previous one) is not counted. Continuous
+two-footed hopping whose horizontal acceleration carries no clear pattern
+can pass the alternation test and count as steps.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -146,11 +184,14 @@ class GaitBout:
     ``hops`` (regular contacts that do not alternate between the feet: jumps,
     heel drops) or ``irregular`` (contact-like peaks that do not repeat:
     getting up, bending, a stumble).
-    ``contacts_s``: contact times; ``elevation_m``: height gained over the
-    bout (None when unknown: no rest on both sides); ``alternation``: the
-    most negative normalised step-lag autocorrelation of the horizontal
-    acceleration (below -``alternation_min`` means alternating feet);
-    ``regularity``: the vertical acceleration's step-lag autocorrelation.
+    ``contacts_s``: contact times (with the transition contacts that joined
+    the bout's core, :meth:`StepDetector._assemble`); ``elevation_m``: height
+    gained over the bout (None when unknown: no rest on both sides);
+    ``alternation``: the most negative normalised step-lag autocorrelation of
+    the horizontal acceleration (below -``alternation_min`` means alternating
+    feet); ``regularity``: the vertical acceleration's step-lag
+    autocorrelation. Cadence, alternation, regularity and elevation are those
+    of the core.
     """
 
     kind: str
@@ -234,14 +275,41 @@ class StepDetector:
     run_cadence_spm : cadence of running (default 145 steps/min).
     rest_sd_mps2 : moving SD (1 s) of the acceleration below which the trunk
         is at rest, for the stair integration (default 0.2 m/s^2).
+    flight_g : resultant specific force below which the body is airborne
+        (default 0.3 g: free fall reads 0 g, plus room for sensor bias, soft
+        tissue and trunk rotation; walking in the real recordings here stays
+        above 0.6 g sample by sample).
+    flight_window_s : the specific force is averaged over this before the
+        comparison, so a flight must last about this long (default 0.1 s:
+        the flight of a 1.2 cm jump, t = 2 sqrt(2h/g); a sensor spike or
+        a run's brief flight need not count).
+    impact_ratio : a contact whose vertical peak is this many times that of
+        each adjacent contact is an impact, not a step (default 2.5: walking
+        contacts of the real recordings reach at most 1.9 times, hard
+        sit-downs 4-12 times; module docstring).
+    impact_window_s : contacts this close to an impact belong to it
+        (default 0.4 s: the absorption after a landing, and the ringing of
+        the 5 Hz low-pass, whose impulse response lasts about two of its
+        periods).
+    takeoff_s : contacts this long before a jump's take-off are its
+        countermovement and push-off (default 1 s, module docstring).
+    edge_step_range : step times, as fractions of a bout's median step time,
+        that belong to the bout at its edges and join transition contacts to
+        it (default 0.5-1.5: turning and gait-initiation steps are quicker,
+        down to about 0.65 of the bout in the simulated TUG turns and 0.71 in
+        the real MS001 walk; 1.5 as ``cadence_change``: a longer step is a
+        pause or another movement, a step under half is a second peak of one
+        contact).
 
     Attributes
     ----------
     bouts_ : list of :class:`GaitBout`.
     contacts_s_ : every contact time (in bouts or not).
+    impacts_s_ : contacts that are whole-body impacts or belong to one (the
+        countermovement, push-off and absorption of a jump), never steps.
     """
 
-    version = "1.0"
+    version = "1.1"
 
     def __init__(
         self,
@@ -257,6 +325,12 @@ class StepDetector:
         stair_rise_m: float = 0.08,
         run_cadence_spm: float = 145.0,
         rest_sd_mps2: float = 0.2,
+        flight_g: float = 0.3,
+        flight_window_s: float = 0.1,
+        impact_ratio: float = 2.5,
+        impact_window_s: float = 0.4,
+        takeoff_s: float = 1.0,
+        edge_step_range: tuple[float, float] = (0.5, 1.5),
     ) -> None:
         self.step_min_mps2 = step_min_mps2
         self.min_interval_s = min_interval_s
@@ -269,10 +343,18 @@ class StepDetector:
         self.stair_rise_m = stair_rise_m
         self.run_cadence_spm = run_cadence_spm
         self.rest_sd_mps2 = rest_sd_mps2
+        self.flight_g = flight_g
+        self.flight_window_s = flight_window_s
+        self.impact_ratio = impact_ratio
+        self.impact_window_s = impact_window_s
+        self.takeoff_s = takeoff_s
+        self.edge_step_range = edge_step_range
 
     def get_params(self) -> dict[str, Any]:
         return {
-            k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in vars(self).items()
+            if not k.endswith("_") and not k.startswith("_")
         }
 
     def detect(self, acc_mps2: ArrayLike, fs_hz: float, *, t0_s: float = 0.0) -> StepDetector:
@@ -280,6 +362,7 @@ class StepDetector:
         acc = _checked(acc_mps2, fs_hz)
         fs = float(fs_hz)
         self.contacts_s_: list[float] = []
+        self.impacts_s_: list[float] = []
         self.bouts_: list[GaitBout] = []
         if acc.shape[0] < max(int(2 * fs), 8):
             return self
@@ -293,15 +376,160 @@ class StepDetector:
         self.contacts_s_ = (t0_s + pk / fs).tolist()
         if pk.size < self.min_bout_steps:
             return self
-        rest = _moving_sd(acc, max(int(round(fs)), 2)) < self.rest_sd_mps2
         gap = self.max_step_s * fs
-        starts = [0] + [i + 1 for i in np.flatnonzero(np.diff(pk) > gap)]
-        ends = [*starts[1:], pk.size]
-        for a, b in zip(starts, ends, strict=True):
-            for idx in self._split(pk[a:b], a_h, g_hat):
-                if idx.size >= self.min_bout_steps:
-                    self.bouts_.append(self._bout(idx, a_vf, a_v, a_h, g_hat, rest, fs, t0_s))
+        linked = np.diff(pk) <= gap  # contact j and j + 1 belong to one run of contacts
+        impact = self._impacts(pk, linked, a_vf, acc, fs)
+        self.impacts_s_ = (t0_s + pk[impact] / fs).tolist()
+        rest = _moving_sd(acc, max(int(round(fs)), 2)) < self.rest_sd_mps2
+        # runs of contacts: cut at long gaps and at impacts (which are not steps)
+        runs: list[list[int]] = [[]]
+        for j in range(pk.size):
+            if j and not linked[j - 1]:
+                runs.append([])
+            if impact[j]:
+                runs.append([])
+            else:
+                runs[-1].append(j)
+        for run in runs:
+            if len(run) < self.min_bout_steps:
+                continue
+            for core, idx in self._assemble(pk[run], self._split(pk[run], a_h, g_hat)):
+                bout = self._bout(core, a_vf, a_v, a_h, g_hat, rest, fs, t0_s)
+                if idx.size > core.size:
+                    half = 30.0 / bout.cadence_spm
+                    bout = replace(
+                        bout,
+                        start_s=t0_s + float(idx[0]) / fs - half,
+                        end_s=t0_s + float(idx[-1]) / fs + half,
+                        contacts_s=tuple((t0_s + idx / fs).tolist()),
+                    )
+                self.bouts_.append(bout)
         return self
+
+    def _assemble(
+        self, seq: NDArray[np.intp], pieces: list[NDArray[np.intp]]
+    ) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:
+        """Bouts of one run of contacts ``seq``: (core, all contacts) pairs.
+
+        A core is a piece of at least ``min_bout_steps`` contacts, without a
+        first or last contact off its rhythm (:meth:`_in_rhythm`); it alone
+        decides the bout's kind. Contacts of shorter pieces (a transition: the
+        first step after rising from a chair, the quicker steps of a turn)
+        join the core beside them, one after the other, while in its rhythm.
+        """
+        free = np.zeros(seq.size, dtype=bool)
+        cores = []
+        for p in pieces:
+            if p.size < self.min_bout_steps:
+                free[np.searchsorted(seq, p)] = True
+                continue
+            while p.size >= self.min_bout_steps:
+                d = np.diff(p)
+                med = float(np.median(d))
+                if not self._in_rhythm(d[0], med):
+                    p = p[1:]
+                elif not self._in_rhythm(d[-1], med):
+                    p = p[:-1]
+                else:
+                    cores.append(p)
+                    break
+        out = []
+        for core in cores:
+            med = float(np.median(np.diff(core)))
+            first = i0 = int(np.searchsorted(seq, core[0]))
+            last = i1 = int(np.searchsorted(seq, core[-1]))
+            while i0 > 0 and free[i0 - 1] and self._in_rhythm(seq[i0] - seq[i0 - 1], med):
+                i0 -= 1
+            while (
+                i1 < seq.size - 1 and free[i1 + 1] and self._in_rhythm(seq[i1 + 1] - seq[i1], med)
+            ):
+                i1 += 1
+            free[i0 : i1 + 1] = False
+            out.append((core, np.concatenate((seq[i0:first], core, seq[last + 1 : i1 + 1]))))
+        return out
+
+    def _running(self, idx: NDArray[np.intp], fs: float) -> bool:
+        """Whether contacts (at least four) keep a steady rhythm at running cadence."""
+        if idx.size < 4:
+            return False
+        d = np.diff(idx) / fs
+        med = float(np.median(d))
+        return 60.0 / med >= self.run_cadence_spm and all(self._in_rhythm(x, med) for x in d)
+
+    def _in_rhythm(self, step: float, median: float) -> bool:
+        """Whether a step time fits a bout with this median step time (``edge_step_range``)."""
+        lo, hi = self.edge_step_range
+        return lo * median <= step <= hi * median
+
+    def _impacts(
+        self,
+        pk: NDArray[np.intp],
+        linked: NDArray[np.bool_],
+        a_vf: FloatArray,
+        acc: FloatArray,
+        fs: float,
+    ) -> NDArray[np.bool_]:
+        """Contacts that belong to an impact of the whole body, not to a step.
+
+        An impact is
+
+        - a landing after a flight (the resultant specific force, averaged over
+          ``flight_window_s``, below ``flight_g`` since the previous contact) with
+          no other landing within two contacts either side, unless those
+          contacts keep a steady rhythm at running cadence: running lands after
+          a flight at every step (its short flight can be missed at some), a
+          jump or a hop over an obstacle once;
+        - or a vertical peak at least ``impact_ratio`` times that of each
+          adjacent contact of its run (a heel drop, sitting down hard).
+
+        Contacts within ``impact_window_s`` of an impact belong to it (the
+        landing's absorption and the filter's ringing), and so do those of a
+        jump's countermovement and push-off, from ``takeoff_s`` before the
+        flight.
+        """
+        n = pk.size
+        amp = a_vf[pk]
+        w = max(int(round(self.flight_window_s * fs)), 1)
+        mag = np.linalg.norm(acc, axis=1) / GRAVITY_MPS2
+        flying = np.convolve(mag, np.ones(w) / w, mode="same") < self.flight_g
+        reach = int(round(self.max_step_s * fs))
+        takeoff = np.full(n, -1)
+        for j in range(n):
+            lo = int(pk[j - 1]) if j and linked[j - 1] else max(int(pk[j]) - reach, 0)
+            f = np.flatnonzero(flying[lo : int(pk[j]) + 1])
+            if f.size:
+                takeoff[j] = lo + int(f[0])
+        landing = takeoff >= 0
+        span = np.zeros((n, 2))
+        impact = np.zeros(n, dtype=bool)
+        win = self.impact_window_s * fs
+
+        def around(j: int, k: int) -> tuple[int, int]:
+            """First and last contact of j's run within k contacts of j."""
+            lo = hi = j
+            while lo > 0 and j - lo < k and linked[lo - 1]:
+                lo -= 1
+            while hi < n - 1 and hi - j < k and linked[hi]:
+                hi += 1
+            return lo, hi
+
+        for j in range(n):
+            lo, hi = around(j, 2)
+            near = [k for k in range(lo, hi + 1) if k != j]
+            if landing[j] and not landing[near].any():
+                r0, r1 = around(j, 3)
+                if not self._running(pk[r0 : r1 + 1], fs):
+                    impact[j] = True
+                    span[j] = (min(takeoff[j] - self.takeoff_s * fs, pk[j] - win), pk[j] + win)
+                    continue
+            adjacent = [k for k in (j - 1, j + 1) if lo <= k <= hi]
+            if adjacent and all(amp[j] >= self.impact_ratio * amp[k] for k in adjacent):
+                impact[j] = True
+                span[j] = (pk[j] - win, pk[j] + win)
+        out = impact.copy()
+        for j in np.flatnonzero(impact):
+            out |= (pk >= span[j, 0]) & (pk <= span[j, 1])
+        return out
 
     def _split(
         self, idx: NDArray[np.intp], a_h: FloatArray, g_hat: FloatArray
@@ -309,10 +537,13 @@ class StepDetector:
         """Split a run of contacts where the movement changes character.
 
         Each contact is judged on its neighbourhood (two contacts either
-        side): alternating feet or not (:func:`_alternation`); a bout is cut
-        where that changes and where the step time jumps by more than
-        ``cadence_change`` times (walking onto a flight of stairs, breaking
-        into a jog), so every piece is one kind of movement.
+        side): alternating feet or not (:func:`_alternation`; a judgement
+        that holds for fewer than ``min_bout_steps`` contacts is the window
+        straddling a transition and takes its neighbours' value,
+        :func:`_persistent`); a bout is cut where that changes and where the
+        step time jumps by more than ``cadence_change`` times (walking onto a
+        flight of stairs, breaking into a jog), so every piece is one kind of
+        movement.
         """
         n = idx.size
         if n < self.min_bout_steps:
@@ -327,6 +558,7 @@ class StepDetector:
             i0 = max(int(idx[lo]) - half, 0)
             i1 = min(int(idx[hi]) + half, a_h.shape[0] - 1)
             alt[j] = _alternation(a_h, g_hat, i0, i1, lag) < -self.alternation_min
+        alt = _persistent(alt, self.min_bout_steps)
         cuts = [0]
         d = np.diff(idx).astype(np.float64)
         for j in range(1, n):
@@ -414,6 +646,28 @@ class StepDetector:
         return float(z[-1])
 
 
+def _persistent(flags: NDArray[np.bool_], min_run: int) -> NDArray[np.bool_]:
+    """``flags`` with runs shorter than ``min_run`` given the value of the longer run beside them.
+
+    A change of movement (walking to hopping) lasts at least a bout; a flag
+    that flips for a contact or two is the judgement's window straddling a
+    transition, not another movement.
+    """
+    out = flags.copy()
+    while True:
+        edges = np.flatnonzero(np.diff(out.astype(np.int8))) + 1
+        starts = np.concatenate(([0], edges))
+        ends = np.concatenate((edges, [out.size]))
+        lengths = ends - starts
+        if starts.size < 2 or lengths.min() >= min_run:
+            return out
+        k = int(np.argmin(lengths))
+        left = lengths[k - 1] if k > 0 else -1
+        right = lengths[k + 1] if k + 1 < lengths.size else -1
+        src = k - 1 if left >= right else k + 1
+        out[starts[k] : ends[k]] = out[starts[src]]
+
+
 def _alternation(a_h: FloatArray, g_hat: FloatArray, i0: int, i1: int, lag: int) -> float:
     """Smallest normalised step-lag autocorrelation of the horizontal acceleration, over directions.
 
@@ -495,7 +749,7 @@ class ImpactLoading:
     clipped_samples_ : clipped samples in the whole recording.
     """
 
-    version = "1.0"
+    version = "1.1"
 
     def __init__(
         self,

@@ -44,14 +44,43 @@ Pipeline (each gap-free stretch on its own, then pooled):
    f forward and l = u x f (to the left of a person facing f; with axes
    metadata its sign follows the metadata's ml axis).
 5. **Bends** are excursions of flexion above ``bend_min_deg`` (15 deg, above
-   the 2-8 deg the pelvis and trunk pitch in walking and on stairs). The bend
-   starts and ends where the tilt rate (gyroscope rotation perpendicular to
-   the long axis, bias removed; without a gyroscope the rate of the 3 Hz
-   gravity direction) falls below ``onset_fraction`` of its peak in the bend
-   (floor ``rate_floor_dps``), extrapolated to the onset and end of a
-   smooth minimum-jerk movement (Flash & Hogan 1985) through those crossings.
-   **Flexion events** are bends reaching
-   ``flexion_threshold_deg``.
+   the 2-8 deg the pelvis and trunk pitch in walking and on stairs).
+   **Timing.** With a gyroscope the bend starts and ends where the tilt rate
+   (rotation perpendicular to the long axis, bias removed) falls below
+   ``onset_fraction`` of its peak in the bend (floor ``rate_floor_dps``),
+   extrapolated to the onset and end of a smooth minimum-jerk movement
+   (Flash & Hogan 1985) through those crossings (:meth:`_timing_rate`).
+   Without a gyroscope the rate would come from differentiating the gravity
+   direction, which the sensor's own acceleration disturbs most exactly
+   where the onset is sought (a squat moves the hips backwards as they drop,
+   tilting the apparent gravity by 3-5 deg while the pelvis has barely
+   turned), so the onset and end come from the angle itself: on each side of
+   the peak a minimum-jerk rise is fitted by least squares to the 3 Hz
+   flexion, together with the sensor's own acceleration during that movement
+   (the rise's second derivative: the tangential acceleration of turning
+   about the hips and a hip shift that keep the movement's time course), and
+   the onset and end are the fitted rise's (:func:`_fit_step`). Each side's
+   window runs from the peak to the edge of the neighbouring rest
+   (:func:`_valley`, on the flexion median-filtered over
+   :data:`VALLEY_MEDIAN_S`), so the fit uses the whole rise, not its first
+   few per cent. This is model-based: on synthetic bends that are not
+   minimum-jerk (a raised cosine or a velocity peak at 40 % of the movement,
+   3 s per side) or whose hip shift follows another time course than the
+   trunk's, the onset or end is off by up to 0.35 s
+   (``bench/validate_bone.py``, "shapes"); with a gyroscope up to 0.27 s.
+   **Peak.** The low-passed accelerometer angle carries the sensor's own
+   deceleration into and acceleration out of the bottom of a bend (up to
+   5-7 deg in a bend of under a second). With a gyroscope the flexion
+   inside each bend is recomputed from the gyroscope: the gravity direction
+   is carried by the integrated rotation forwards from the accelerometer's
+   direction before the bend and backwards from the one after it (at rest
+   when there is rest), the two blended linearly in time, which cancels a
+   constant residual gyroscope bias (:meth:`_gyro_angles`). Without a
+   gyroscope, a still pause at the bottom (as when grasping an object) gives
+   the exact angle: there the acceleration is gravity alone, so the peak is
+   the largest angle of the 5 Hz acceleration at still samples near the
+   bottom (:meth:`_still_peak`); a bend without a pause keeps the low-passed
+   maximum. **Flexion events** are bends reaching ``flexion_threshold_deg``.
 6. **Squat or stoop.** A bend with rest before and after (moving SD of the
    5 Hz acceleration under 0.1 m/s^2 over 0.3 s) is integrated between them
    (vertical acceleration, ``|a| - g``, twice, zero velocity at both rests
@@ -105,7 +134,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.ndimage import median_filter
+from scipy.optimize import least_squares
 from scipy.signal import lfilter
+from scipy.spatial.transform import Rotation
 
 from ..dsp.filters import lowpass_zero_phase
 from ..dsp.gaps import Segment, uniform_segments
@@ -138,6 +170,48 @@ BEND_HYSTERESIS_DEG = 3.0
 #: still, m/s^2 (standing sway moves the lower back by 0.02-0.1 m/s^2, mostly
 #: below 1 Hz, so over 0.3 s its SD stays far below this).
 STILL_SD_MPS2 = 0.1
+
+#: Start and end times of the minimum-jerk fit (:func:`_fit_step`) are searched
+#: on a lattice this fine, then refined by least squares, s (a resolution, not
+#: a tolerance: the refinement moves them off it).
+FIT_GRID_S = 0.05
+
+#: Shortest movement the fit considers, s (a fast voluntary trunk flexion takes
+#: about half a second from upright to its end; shorter "steps" are noise).
+FIT_MIN_DURATION_S = 0.2
+
+#: How far past a side's largest sample its movement may end, s. A
+#: minimum-jerk movement covers its last 1 % in its last 10 % of the time, so
+#: the largest sample of a noisy plateau can come that long before the true
+#: end: 10 % of a slow 4 s movement. On the simulated bends and lifts
+#: (``bench/validate_bone.py``) 0.25-0.6 s gave the same timing; 0 made ends
+#: early, 1 s let a few large-angle fits run into implausibly long movements.
+FIT_END_MARGIN_S = 0.4
+
+#: The window of the fit on each side of a bend ends where the flexion, going
+#: away from the bend, has risen this far above its lowest value (the start of
+#: another movement), deg (the bend detection's hysteresis).
+VALLEY_CLIMB_DEG = BEND_HYSTERESIS_DEG
+
+#: ... and starts at the first sample within this of that lowest value, deg
+#: (the resting posture: standing still, the trunk's inclination varies by
+#: tenths of a degree).
+VALLEY_TOL_DEG = 1.0
+
+#: The rest edges are found on the flexion median-filtered over this long, s:
+#: a median keeps the edges of movements lasting longer than half of it but
+#: removes briefer dips, such as the 0.2-0.3 s one the sensor's own
+#: acceleration makes just before and after a quick bend. 0.5-2 s gave the
+#: same timing on the simulated bends and lifts.
+VALLEY_MEDIAN_S = 1.0
+
+#: Without a gyroscope, the still pause at a bend's bottom gives its peak only
+#: when the low-passed maximum exceeds the pause's angle by less than the
+#: tilt this acceleration (g) makes, asin(0.2) = 11.5 deg: more than the
+#: largest linear-acceleration error of the low-passed angle seen in quick
+#: simulated bends (7 deg, 0.12 g), so a larger excess is the trunk truly
+#: going further than where it paused.
+STILL_PEAK_GUARD_G = 0.2
 
 #: What the sensor's inclination measures, per placement.
 SEGMENT_OF_PLACEMENT = {"lower_back": "pelvis", "sternum": "trunk"}
@@ -262,6 +336,142 @@ def _angle_deg(a: FloatArray, b: FloatArray) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(a, b))))))
 
 
+def _valley(x: FloatArray, start: int, stop: int, step: int) -> int:
+    """Edge of the rest next to a bend: walk from ``start`` towards ``stop``.
+
+    The walk follows ``x`` down and across its lowest stretch and ends where
+    ``x`` has climbed :data:`VALLEY_CLIMB_DEG` above the lowest value seen
+    (another movement) or at ``stop``; the edge is the sample nearest that end
+    still within :data:`VALLEY_TOL_DEG` of the lowest value. Bumps smaller
+    than the climb (a squat's hip shift, sway) do not end the walk.
+    """
+    m = float(x[start])
+    j = start
+    while j != stop:
+        v = float(x[j + step])
+        if v > m + VALLEY_CLIMB_DEG:
+            break
+        m = min(m, v)
+        j += step
+    while j != start and float(x[j]) > m + VALLEY_TOL_DEG:
+        j -= step
+    return j
+
+
+def _minjerk_basis(u: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Minimum-jerk step s(u) (0 before, 1 after) and its second derivative s''(u)."""
+    uc = np.clip(u, 0.0, 1.0)
+    step = uc * uc * uc * (10.0 + uc * (-15.0 + 6.0 * uc))
+    acc = np.where((u > 0.0) & (u < 1.0), uc * (60.0 + uc * (-180.0 + 120.0 * uc)), 0.0)
+    return step, acc
+
+
+def _plausible(beta: FloatArray, rise: float) -> NDArray[np.bool_]:
+    """Fits (rows ``c, A, B``) whose step carries the rise and outweighs the acceleration term.
+
+    The acceleration term returns to zero, so the net rise of the window
+    (last sample minus first) is the step's: A at least half of it. And the
+    sensor's own acceleration cannot tilt the apparent gravity further than
+    the segment turns (peak of ``|B s''|`` = 5.77 |B| at most A): the
+    tangential acceleration of a sensor r from the hips in a minimum-jerk
+    movement of duration D peaks at 5.77 A r / D^2, under A g for r <= 0.35 m
+    and D >= 0.5 s (a sternum sensor in a very quick bend).
+    """
+    a = beta[:, 1]
+    return (a > 0.0) & (a >= 0.5 * rise) & (5.77 * np.abs(beta[:, 2]) <= a)
+
+
+def _fit_step(t: FloatArray, y: FloatArray) -> tuple[float, float] | None:
+    """Start and duration (s) of a minimum-jerk rise fitted to ``y`` (deg) at ``t``.
+
+    Model: ``y = c + A s(u) + B s''(u)``, ``u = (t - start) / duration``, with
+    s the minimum-jerk step (Flash & Hogan 1985, J Neurosci 5:1688) and c, A,
+    B solved linearly for each (start, duration). The B term is the apparent
+    tilt of the sensor's own acceleration (rad ~ a / g): the tangential
+    acceleration of a sensor turning about the hips and that of a hip shift
+    with the same time course are both proportional to the movement's second
+    derivative. The rise must contain the last crossing of half its range
+    (``start`` <= t50 <= end), start within the window and end at most
+    :data:`FIT_END_MARGIN_S` after its last sample. A grid of
+    :data:`FIT_GRID_S` over start and end finds the best fit, least squares
+    refines it. None when ``y`` does not rise or the window is too short.
+    """
+    if y.size < 6:
+        return None
+    lo, hi = float(np.min(y)), float(np.max(y))
+    if hi - lo <= 1e-9:
+        return None
+    below = np.flatnonzero(y < lo + 0.5 * (hi - lo))
+    if not below.size:
+        return None
+    t50 = float(t[below[-1]])
+    rise = float(y[-1] - y[0])
+    g0 = np.arange(float(t[0]), t50, FIT_GRID_S)
+    g1 = np.arange(t50, float(t[-1]) + FIT_END_MARGIN_S + 1e-9, FIT_GRID_S)
+    t0 = np.repeat(g0, g1.size)
+    t1 = np.tile(g1, g0.size)
+    ok = t1 - t0 >= FIT_MIN_DURATION_S
+    t0, t1 = t0[ok], t1[ok]
+    if not t0.size:
+        return None
+    # the grid search on at most ~50 samples per second (the angle is low-passed at 3 Hz)
+    dec = max(int(y.size / max(float(t[-1] - t[0]) * 50.0, 1.0)), 1)
+    tt, yy = t[::dec], y[::dec]
+    best_sse, best = math.inf, (0.0, 0.0)
+    chunk = max(int(2e6 // max(tt.size, 1)), 1)
+    for c0 in range(0, t0.size, chunk):
+        a0, a1 = t0[c0 : c0 + chunk], t1[c0 : c0 + chunk]
+        st, sa = _minjerk_basis((tt[None, :] - a0[:, None]) / (a1 - a0)[:, None])
+        n1 = float(tt.size)
+        # normal equations of [1, s, s''] for every candidate at once
+        s1, s2 = st.sum(axis=1), sa.sum(axis=1)
+        s11, s12, s22 = (st * st).sum(axis=1), (st * sa).sum(axis=1), (sa * sa).sum(axis=1)
+        xtx = np.empty((a0.size, 3, 3))
+        xtx[:, 0, 0] = n1
+        xtx[:, 0, 1] = xtx[:, 1, 0] = s1
+        xtx[:, 0, 2] = xtx[:, 2, 0] = s2
+        xtx[:, 1, 1] = s11
+        xtx[:, 1, 2] = xtx[:, 2, 1] = s12
+        xtx[:, 2, 2] = s22
+        xtx += 1e-9 * np.eye(3)
+        xty = np.column_stack([np.full(a0.size, float(yy.sum())), st @ yy, sa @ yy])
+        beta = np.linalg.solve(xtx, xty[..., None])[..., 0]
+        sse = float(yy @ yy) - np.einsum("sp,sp->s", beta, xty)
+        sse = np.where(_plausible(beta, rise), sse, np.inf)
+        i = int(np.argmin(sse))
+        if sse[i] < best_sse:
+            best_sse, best = float(sse[i]), (float(a0[i]), float(a1[i]))
+    if not math.isfinite(best_sse):
+        return None
+
+    def beta_of(p: FloatArray) -> tuple[FloatArray, FloatArray]:
+        st_, sa_ = _minjerk_basis((t - p[0]) / (p[1] - p[0]))
+        x = np.column_stack([np.ones_like(st_), st_, sa_])
+        beta_, *_ = np.linalg.lstsq(x, y, rcond=None)
+        return beta_, x
+
+    def resid(p: FloatArray) -> FloatArray:
+        beta_, x = beta_of(p)
+        return y - x @ beta_
+
+    g = FIT_GRID_S
+    try:
+        r = least_squares(
+            resid,
+            best,
+            bounds=([best[0] - g, best[1] - g], [best[0] + g, best[1] + g]),
+            diff_step=1e-4,
+        )
+        start, end = float(r.x[0]), float(r.x[1])
+    except ValueError:  # degenerate bounds on a tiny window
+        start, end = best
+    if end - start < 0.5 * FIT_MIN_DURATION_S or not bool(
+        _plausible(beta_of(np.array([start, end]))[0][None, :], rise)[0]
+    ):
+        start, end = best
+    return start, end - start
+
+
 @dataclass
 class _Signals:
     """Pooled per-sample signals of every gap-free stretch."""
@@ -318,12 +528,16 @@ class TrunkPosture:
     use_reps : look for exercise repetitions with :class:`.reps.RepCounter`.
     use_gyro : use the gyroscope for rates and twisting when present.
     smooth_onset : time start and end as the onset and end of a smooth
-        (minimum-jerk) movement through the rate-threshold crossings (default
-        True; :meth:`_timing_rate`); False: the crossings themselves.
+        (minimum-jerk) movement: through the rate-threshold crossings with a
+        gyroscope (:meth:`_timing_rate`), fitted to the angle without one
+        (:func:`_fit_step`) (default True); False: the rate-threshold
+        crossings themselves.
 
     Attributes
     ----------
-    time_s_, flexion_deg_, lateral_deg_, inclination_deg_ : per sample.
+    time_s_, flexion_deg_, lateral_deg_, inclination_deg_ : per sample (with
+        a gyroscope, flexion and lateral lean inside each bend come from
+        :meth:`_gyro_angles`; everything else from the gravity direction).
     twist_rate_dps_ : rotation rate about the long axis (None without gyroscope).
     bends_ : list of :class:`Bend`; ``events_``: those reaching the threshold.
     twists_ : list of :class:`Twist`.
@@ -332,7 +546,7 @@ class TrunkPosture:
     segment_ : ``pelvis``, ``trunk`` or ``sensor``.
     """
 
-    version = "1.0"
+    version = "1.1"
 
     def __init__(
         self,
@@ -552,6 +766,7 @@ class TrunkPosture:
             self.lateral_deg_ = np.degrees(np.arcsin(np.clip(-(g @ l_axis), -1.0, 1.0)))
             self._flex_fast = np.degrees(np.arctan2(-(gf @ f), gf @ u))
         self.time_s_ = sig.time_s
+        self._frame = (u, f, l_axis)
         rate = self._tilt_rate(sig, u)
         self.twist_rate_dps_ = None
         if sig.gyr is not None:
@@ -758,6 +973,12 @@ class TrunkPosture:
                 if float(fl[lo0 + a : lo0 + b].max()) >= self.bend_min_deg
             ]
             prev_end = lo0
+            if sig.gyr is None and exc:
+                # edges of the rests for the fit, on a median (keeps edges, drops brief dips)
+                med = median_filter(
+                    fl[lo0:hi0], size=max(int(round(VALLEY_MEDIAN_S * fs)) | 1, 1), mode="nearest"
+                )
+                fl_med = np.concatenate([np.zeros(lo0), med, np.zeros(fl.size - hi0)])
             for j, (a, b) in enumerate(exc):
                 nxt = exc[j + 1][0] if j + 1 < len(exc) else hi0
                 lo, hi = max(prev_end, a - search), min(nxt, b + search)
@@ -770,7 +991,13 @@ class TrunkPosture:
                 k = a + int(np.argmax(fl[a:b]))
                 start, end = float(t[i0]), float(t[i1])
                 if self.smooth_onset:
-                    fit = self._timing_rate(t, rate, thr, i0, k, i1)
+                    fit = None
+                    if sig.gyr is None:
+                        left = _valley(fl_med, a, max(lo0, a - search), -1)
+                        right = _valley(fl_med, b - 1, min(hi0 - 1, b + search), 1)
+                        fit = self._timing_angle(t, self._flex_fast, left, k, right)
+                    if fit is None:
+                        fit = self._timing_rate(t, rate, thr, i0, k, i1)
                     if fit is not None:
                         start = max(fit[0], float(t[lo]))
                         end = min(fit[1], float(t[hi - 1]))
@@ -782,10 +1009,14 @@ class TrunkPosture:
                 j0 = r0 if r0 is not None else max(int(np.searchsorted(t, start)) - pad, lo)
                 j1 = r1 if r1 is not None else min(int(np.searchsorted(t, end)) + pad, hi - 1)
                 complete = r0 is not None and r1 is not None
-                out.append(
-                    self._bend(sig, rate, thr, a, b, k, j0, j1, start, end, complete, fs, placement)
+                if self._gyr_unbiased is not None:
+                    self._gyro_angles(sig, j0, j1, r0 is not None, r1 is not None)
+                    k = a + int(np.argmax(fl[a:b]))
+                bend = self._bend(
+                    sig, rate, thr, a, b, k, j0, j1, start, end, complete, fs, placement
                 )
                 prev_end = max(i1, j1)
+                out.append(bend)
         self._mark_repeated(out)
         return out
 
@@ -803,6 +1034,90 @@ class TrunkPosture:
             lo + int(before[-1]) if before.size else None,
             b + int(after[0]) if after.size else None,
         )
+
+    @staticmethod
+    def _timing_angle(
+        t: FloatArray, angle: FloatArray, left: int, k: int, right: int
+    ) -> tuple[float, float] | None:
+        """Onset and end of a bend from minimum-jerk rises fitted to ``angle``.
+
+        The going-down side is ``[left, k]``, the coming-up side ``[k, right]``
+        fitted as a rise in reversed time (:func:`_fit_step`); ``k`` is the
+        peak. None when either fit fails.
+        """
+        down = _fit_step(t[left : k + 1], angle[left : k + 1])
+        up = _fit_step(-t[k : right + 1][::-1], angle[k : right + 1][::-1])
+        if down is None or up is None:
+            return None
+        return down[0], -up[0]
+
+    def _gyro_angles(self, sig: _Signals, j0: int, j1: int, still0: bool, still1: bool) -> None:
+        """Recompute flexion and lateral lean over ``[j0, j1]`` from the gyroscope.
+
+        The gravity direction in the sensor frame turns against the sensor's
+        rotation. It is carried forwards from the accelerometer's direction at
+        ``j0`` and backwards from the one at ``j1`` by the integrated
+        rotation (bias removed; midpoint rule, composed as quaternions), and
+        the two are blended linearly in time, so a constant residual bias
+        (a drift growing linearly) cancels. The anchors are the 5 Hz
+        acceleration's direction when still there (exact: gravity alone),
+        else the low-passed gravity direction.
+        """
+        w = self._gyr_unbiased
+        n = j1 - j0 + 1
+        if w is None or n < 3:
+            return
+        dt = 1.0 / float(sig.fs[j0])
+        rv = np.radians(w[j0 : j1 + 1]) * dt
+        steps = np.vstack([np.zeros((1, 3)), 0.5 * (rv[1:] + rv[:-1])])
+        quat = Rotation.from_rotvec(steps).as_quat()
+        d = 1
+        while d < n:  # prefix products (orientation relative to j0), log2(n) passes
+            prod = Rotation.from_quat(quat[:-d]) * Rotation.from_quat(quat[d:])
+            quat = np.vstack([quat[:d], prod.as_quat()])
+            d *= 2
+        rel = Rotation.from_quat(quat)
+        g0 = _unit(sig.acc5[j0]) if still0 else sig.g[j0]
+        g1 = _unit(sig.acc5[j1]) if still1 else sig.g[j1]
+        fwd = rel.inv().apply(g0)
+        bwd = (rel.inv() * rel[-1]).apply(g1)
+        wt = np.linspace(0.0, 1.0, n)[:, None]
+        g = _unit((1.0 - wt) * fwd + wt * bwd)
+        u, f, l_axis = self._frame
+        gu = g @ u
+        if f is None or l_axis is None:
+            self.flexion_deg_[j0 : j1 + 1] = np.degrees(np.arccos(np.clip(gu, -1.0, 1.0)))
+            return
+        self.flexion_deg_[j0 : j1 + 1] = np.degrees(np.arctan2(-(g @ f), gu))
+        self.lateral_deg_[j0 : j1 + 1] = np.degrees(np.arcsin(np.clip(-(g @ l_axis), -1.0, 1.0)))
+
+    def _still_peak(self, sig: _Signals, a: int, b: int, k: int, fs: float) -> float | None:
+        """Largest flexion at still samples near a bend's bottom (no gyroscope), or None.
+
+        Still: the moving SD (0.3 s) of the 5 Hz acceleration is under
+        :data:`STILL_SD_MPS2`, so the acceleration is gravity alone and its
+        direction gives the exact angle. Near the bottom: inside the
+        excursion ``[a, b)`` and within 0.75 s of the low-passed peak ``k``
+        (the lift-pause neighbourhood). None without such samples, or when the
+        low-passed peak exceeds their angle by more than
+        :data:`STILL_PEAK_GUARD_G` could explain (the trunk went further).
+        """
+        w = int(round(0.75 * fs))
+        lo, hi = max(a, k - w), min(b, k + w + 1)
+        idx = np.flatnonzero(sig.still[lo:hi]) + lo
+        u, f, _l = self._frame
+        if not idx.size:
+            return None
+        g = _unit(sig.acc5[idx])
+        if f is None:
+            ang = np.degrees(np.arccos(np.clip(g @ u, -1.0, 1.0)))
+        else:
+            ang = np.degrees(np.arctan2(-(g @ f), g @ u))
+        peak = float(ang.max())
+        guard = math.degrees(math.asin(STILL_PEAK_GUARD_G))
+        if float(self.flexion_deg_[k]) - peak > guard:
+            return None
+        return peak
 
     @staticmethod
     def _timing_rate(
@@ -847,6 +1162,10 @@ class TrunkPosture:
         fl = self.flexion_deg_
         t = sig.time_s
         peak = float(fl[k])
+        if self._gyr_unbiased is None:
+            still_peak = self._still_peak(sig, a, b, k, fs)
+            if still_peak is not None:
+                peak = still_peak
         lat = self.lateral_deg_[i0 : i1 + 1]
         lat_peak = float(lat[np.nanargmax(np.abs(lat))]) if np.isfinite(lat).any() else float("nan")
         above = float(np.sum(fl[i0 : i1 + 1] >= self.flexion_threshold_deg)) / fs
