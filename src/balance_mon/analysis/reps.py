@@ -1039,39 +1039,134 @@ def _rotation_range_deg(gyr: FloatArray, fs: float) -> float:
     return float(np.ptp(ang @ vec[:, -1]))
 
 
+@dataclass(frozen=True)
+class _OpenCount:
+    """The open bout counted by one live update (see :meth:`LiveRepCounter._open_count`)."""
+
+    reps: list[Rep]
+    period_s: float | None
+    guessed: bool = False  # the bout so far taken as one repetition
+    duration_s: float | None = None  # of the repetition found that way
+    setup_at: int | None = None  # stream index where the exercise posture starts
+    rest_dir: FloatArray | None = None  # gravity's direction at rest (orientation view)
+    away_up: bool | None = None  # the repetitions go up from the rest (vertical view)
+
+
 class LiveRepCounter:
     """Incremental repetition counting for a live stream, agreeing with :class:`RepCounter`.
 
     Samples arrive in chunks at a fixed rate and are averaged to the working
     rate as they come (blocks aligned with the stream's first sample, as the
     offline counter aligns them with the recording's). Every ``update_s`` the
-    open bout is counted provisionally (``count_bout(provisional=True)``) and
-    the count of repetitions whose end posture was reached at least
-    ``confirm_s`` ago is reported once two consecutive updates reach it (the
-    first repetition of a set, before any period is known, is reported at
-    once). The reported count never goes down while a bout is open. A bout is
-    final once followed by a pause of ``max_pause_s`` (or at :meth:`close`),
-    and its final count is the offline counter's on exactly the same samples,
-    so the final total equals the offline count of the same stream; if fewer
-    repetitions were reported than that, the rest are reported then, and if
-    more, ``corrections_`` counts the excess taken back.
+    activity is recomputed; a bout followed by a pause of ``max_pause_s`` (or
+    ended by :meth:`close`) is final and counted by the offline code on exactly
+    the same samples, so the final total equals the offline count of the same
+    stream (missing repetitions are reported then; an excess already reported
+    is counted in ``corrections_``).
+
+    The open bout (its last ``window_s``) is counted as it goes, and a
+    repetition is reported once its *return* is complete -- it reached the far
+    turning point and came back -- not when its second half begins:
+
+    1. **Counting signal.** As offline (docs/reps.md, steps 3-6): the vertical
+       displacement, or the posture (the acceleration's direction, not
+       integrated) with the integrated angular rate -- both in phase with the
+       movement, so their turning points are the movement's. The open bout is
+       held still before its start and, once a period is known, continued by
+       its last period after the data's end (the person goes on), so the
+       repetition that ended just now is not distorted by a stop the data do
+       not show. A set-up movement (the arm raised to hold a band, the lean
+       onto a wall: the person left the posture they stood in and never came
+       back) is trimmed where the posture first comes within ``sway_deg`` of
+       one of the bout's last third, and the trim is kept once a repetition
+       was reported.
+    2. **Period.** None is believed before a first repetition is recognised:
+       the bout so far is taken as one repetition (band-passed around the
+       inverse of its duration) and a repetition is accepted only if it fills
+       that time, is not more than twice as long as the movement's strongest
+       period (its spectral peak), and is a movement away and back: its end posture is within
+       ``return_frac`` of the range of its far posture, or, when the posture
+       hardly changes (below ``posture_tol_deg``), its two halves are of
+       similar size (within a factor 2), it ends no farther from the starting
+       posture than its far point, and it lifts the sensor by ``min_lift_m``
+       (sway and fidgeting are not repetitions). A period is also believed
+       early if seen three times (twice with a periodicity of
+       ``early_periodicity``) within the movement, in every view and within a
+       factor 2 of the movement's strongest period (steps on stairs, which
+       never return). The first repetition's duration (twice the time from
+       its far turning point to its end) is then the period expected: later
+       periods (from the autocorrelation, seen three times or twice) are
+       believed within ``tempo_range`` of it and when every view repeats at
+       them (a sit-to-stand tilts the trunk twice per repetition but is upside
+       down in height half a period later; steps sway the trunk once per
+       stride); one seen three times within 20-25 % of it becomes the period
+       expected (tempo drifts within a set; a wider step could walk to a
+       harmonic); otherwise the expected period is used.
+    3. **Which side is the rest.** The turning points alternate rest
+       (returns) and far postures. Posture signal: the returns are the turning
+       points nearer gravity's direction at rest (by at least ``sway_deg``).
+       Vertical signal: the zero-phase band-pass shows the rest before the
+       first movement on the returns' side, so the pc's sign where the
+       acceleration first leaves its resting spread (8 times it and 20 % of the
+       largest departure) is the returns'. Both are learnt before the first
+       repetition is reported and kept for the bout (after the counting
+       window moved past the start they cannot be seen again). Steps (the
+       ``exercise`` hint is a gait exercise, or a vertical cycle every step
+       with the trunk or arm swaying once per stride) never return: each cycle
+       is counted from the first excursion on.
+    4. **Reporting.** A repetition is ready once its return's extreme posture
+       is ``confirm_s`` old, and reported if the previous update saw it too
+       (ready or not), or if the offline counter, run on the open bout as if it
+       ended now, finds the period expected (within ``tempo_range``). The
+       reported count never exceeds that offline count once the offline
+       counter sees a period three times (if the set ended now, the final count
+       would be that), and never goes down while the bout is open.
+    5. **Pauses.** When the person has been still for half the activity
+       window (the activity flags of real data only), the open bout is counted
+       by the offline counter as if it were over, and if its period is the one
+       expected, the repetitions missing are reported then.
 
     Parameters
     ----------
     fs_hz : the stream's sampling rate (required).
     counter : the offline counter whose parameters (and exercise/placement
         hints) are used.
-    update_s : how often the open bout is re-counted (default 0.25 s).
-    confirm_s : a provisional rep is reported once this old (default 0.2 s).
+    update_s : how often the open bout is re-counted (default 0.25 s; with
+        0.1 s chunks an update every 0.3 s).
+    confirm_s : a repetition is ready once its return's extreme posture is this
+        old (default 0.2 s: the band-passed signal of a held end keeps rising
+        for a moment; a shorter wait reports transients of the data's end).
     window_s : the open bout is counted over at most its last ``window_s``
         (default 60 s; keeps the cost bounded in long sets).
     t0_s : time of the first sample.
+    sway_deg : change of gravity's direction (0.5 s means) that postural sway,
+        sensor noise and the acceleration of slow movements do not reach
+        (default 3 deg; they stay within 1-2 deg). Smaller posture
+        differences tell nothing about which turning points are the rest.
+    return_frac : a first repetition ends within this fraction of its range
+        from the starting posture (default 0.3, the counting threshold
+        ``hysteresis`` of the offline counter).
+    early_periodicity : before a repetition is recognised, a period seen only
+        twice is believed from this autocorrelation (default 0.5; the offline
+        counter's ``min_periodicity``, 0.15, applies to periods seen three
+        times).
+    tempo_range : periods believed after the first repetition, as multiples
+        of the period expected (default 0.6-1.7: tempo varies by tens of
+        percent within a set, a harmonic is half or twice).
+    min_lift_m : a first repetition that changes the posture by less than
+        ``posture_tol_deg`` must move the sensor up and down by at least this
+        (default 0.03 m; the smallest exercise, a heel raise, lifts the body
+        5-10 cm; postural sway and fidgeting move the trunk by millimetres).
 
     Attributes
     ----------
     count_ : repetitions so far (final bouts plus reported provisional reps).
     sets_ : closed bouts as :class:`RepSet`.
+    corrections_ : repetitions reported provisionally that the final count
+        did not confirm (taken back).
     """
+
+    version = "2.1"
 
     def __init__(
         self,
@@ -1082,6 +1177,11 @@ class LiveRepCounter:
         confirm_s: float = 0.2,
         window_s: float = 60.0,
         t0_s: float = 0.0,
+        sway_deg: float = 3.0,
+        return_frac: float = 0.3,
+        early_periodicity: float = 0.5,
+        tempo_range: tuple[float, float] = (0.6, 1.7),
+        min_lift_m: float = 0.03,
     ) -> None:
         fs = float(fs_hz)
         if not (math.isfinite(fs) and fs > 0):
@@ -1092,9 +1192,15 @@ class LiveRepCounter:
         self.confirm_s = confirm_s
         self.window_s = window_s
         self.t0_s = t0_s
+        self.sway_deg = sway_deg
+        self.return_frac = return_frac
+        self.early_periodicity = early_periodicity
+        self.tempo_range = tempo_range
+        self.min_lift_m = min_lift_m
         self._k = decimation_factor(fs)
         self._fs_w = fs / self._k
         self._gait = RepCounter.gait_limb(self.counter.exercise, self.counter.placement)
+        self._steps_hint = (self.counter.exercise or "").lower() in GAIT_EXERCISES
         self._pend_acc = np.zeros((0, 3))
         self._pend_gyr: FloatArray | None = None
         self._acc: list[FloatArray] = []
@@ -1116,7 +1222,15 @@ class LiveRepCounter:
         self._settled = 0  # reps of the open bout before the counting window
         self._cut: float | None = None  # time from which reps are still in the window
         self._prev: list[float] = []  # rep times of the previous update (in the window)
-        self._prev_totals = [0, 0]  # totals of the last two updates
+        self._prev_totals = [0, 0]  # reps (ready or not) seen by the last two updates
+        self._expected: float | None = None  # period expected from the first repetition, s
+        self._setup_at: int | None = None  # stream index where the exercise posture starts
+        self._rest_dir: FloatArray | None = None  # gravity's direction at rest
+        self._away_up: bool | None = None  # vertical view: the repetitions go up
+        self._guess_s: float | None = None  # guessed period that found the first repetition
+        self._still: tuple[int, int] | None = None  # (a, b) of the bout counted as ended
+        self._learnt = False  # a repetition of the open bout was reported
+        self._last_end: float | None = None  # end of the last repetition reported, s
 
     def _buffer(self) -> tuple[FloatArray, FloatArray | None]:
         if len(self._acc) > 1:
@@ -1187,7 +1301,7 @@ class LiveRepCounter:
         trim_to = None
         for a, b in bouts:
             if not (final or n - b > gap + half):
-                new += self._provisional(acc, gyr, fs, a, n, t0)
+                new += self._provisional(acc, gyr, fs, a, b, n, t0)
                 break
             rs = c.count_bout(acc, gyr, fs, a, b, t0, gait_limb=self._gait)
             final_reps = list(rs.reps) if rs else []
@@ -1207,23 +1321,23 @@ class LiveRepCounter:
                 self._trim(n - keep)
         return new
 
-    def _provisional(self, acc, gyr, fs, a, n, t0) -> list[Rep]:
-        """Reps of the open bout ``[a, n)`` recognised since the last report.
+    # -- the open bout -------------------------------------------------------------
+
+    def _provisional(self, acc, gyr, fs, a, b, n, t0) -> list[Rep]:
+        """Repetitions of the open bout ``[a, n)`` (active until ``b``) newly reported.
 
         The open bout is counted over its last ``window_s``; repetitions that
         leave the window (more than a period behind its start, where the cut no
-        longer affects them) are kept as settled. A repetition is ready once
-        its return half has peaked (the end posture is reached) at least
-        ``confirm_s`` ago; new ones are reported when two consecutive updates
-        agree (the data's end, a movement still under way, can make a
-        repetition of a transient).
+        longer affects them) are kept as settled.
         """
         c = self.counter
+        if b <= n - int(round((c.activity_window_s / 2 + 0.1) * fs)):
+            return self._paused(acc, gyr, fs, a, b, t0)
         a_w = max(a, n - int(round(self.window_s * fs)))
-        rs = c.count_bout(acc, gyr, fs, a_w, n, t0, provisional=True, gait_limb=self._gait)
-        reps = list(rs.reps) if rs is not None else []
+        got = self._open_count(acc, gyr, fs, a, a_w, n, t0)
+        reps = got.reps
         if a_w > a:
-            cut = t0 + a_w / fs + (rs.period_s if rs is not None else 0.0)
+            cut = t0 + a_w / fs + (got.period_s or 0.0)
             lo = self._cut if self._cut is not None else -math.inf
             self._settled += sum(1 for t in self._prev if lo <= t < cut)
             self._cut = cut
@@ -1232,15 +1346,498 @@ class LiveRepCounter:
         now = t0 + n / fs
         ready = [r for r in reps if r.end_s <= now - self.confirm_s]
         total = self._settled + len(ready)
-        # the first repetition (period guessed, strictly checked) needs no second look
-        guessed = rs is not None and rs.periodicity == 0.0
-        agreed = total if guessed else min(total, max(self._prev_totals))
-        self._prev_totals = [*self._prev_totals[1:], total]
+        # a repetition also seen by the previous update (ready or not) is no transient
+        agreed = min(total, max(self._prev_totals))
+        self._prev_totals = [self._prev_totals[1], self._settled + len(reps)]
+        if total > self._open_reported:
+            # never more than the offline counter would count if the set ended now
+            # (once it sees a period three times); where its period is the one
+            # expected, its count also confirms the repetitions
+            rs = c.count_bout(acc, gyr, fs, a_w, n, t0, gait_limb=self._gait)
+            if rs is not None:
+                cut = self._cut
+                cap = self._settled + sum(1 for r in rs.reps if cut is None or r.time_s >= cut)
+                if self._expected is not None and self._in_tempo(rs.period_s, self._expected):
+                    agreed = total
+                agreed = min(agreed, max(cap, self._open_reported))
         k = agreed - self._open_reported
         if k <= 0:
             return []
         self._open_reported = agreed
+        self._last_end = ready[-1].end_s if ready else self._last_end
+        if self._away_up is None and got.away_up is not None:
+            self._away_up = got.away_up
+        if self._rest_dir is None and got.rest_dir is not None:
+            self._rest_dir = got.rest_dir
+        if not self._learnt:
+            # the first repetition: what was learnt with it is kept for the bout
+            self._learnt = True
+            self._setup_at = got.setup_at
+            if not got.guessed:
+                self._expected = got.period_s
+            elif self._gait:
+                self._expected = 2 * (got.duration_s or got.period_s)  # a stride: two steps
+            elif not self._steps_hint:
+                # (the first step's two halves are the rest and the step: no period)
+                self._expected = got.duration_s or got.period_s
+        elif self._expected is None and not got.guessed:
+            self._expected = got.period_s
         return ready[len(ready) - k :] if k <= len(ready) else ready
+
+    def _paused(self, acc, gyr, fs, a, b, t0) -> list[Rep]:
+        """The person is still: count the open bout ``[a, b)`` as if it were over.
+
+        Done once per pause; the repetitions missing are reported if the
+        offline counter's period is the one expected.
+        """
+        key = (a + self._base, b + self._base)
+        if self._still == key or self._expected is None:
+            return []
+        self._still = key
+        rs = self.counter.count_bout(acc, gyr, fs, a, b, t0, gait_limb=self._gait)
+        if rs is None or not self._in_tempo(rs.period_s, self._expected):
+            return []
+        k = rs.count - self._open_reported
+        if k <= 0:
+            return []
+        self._open_reported = rs.count
+        self._last_end = rs.reps[-1].end_s
+        return list(rs.reps[-k:])
+
+    def _in_tempo(self, period_s: float, expected_s: float) -> bool:
+        lo, hi = self.tempo_range
+        return lo * expected_s <= period_s <= hi * expected_s
+
+    def _open_count(self, acc, gyr, fs, a, a_w, n, t0) -> _OpenCount:
+        """Repetitions of the open bout (window ``[a_w, n)``, bout from ``a``)."""
+        c = self.counter
+        got = self._open_views(acc, gyr, fs, a, a_w, n)
+        if got is None:
+            return _OpenCount([], None)
+        views, setup_at = got
+        at_rest = a_w == a  # the view starts in the rest before the set (or its set-up)
+        trimmed = views.lo > max(a_w - c.margin_samples(fs), 0)  # after a set-up movement
+        name = "vertical" if views.v_ratio >= c.rotation_ratio else "orientation"
+        three = c._period(views, fs, c.min_cycles, self._gait)
+        two = c._period(views, fs, 2.0, self._gait, longest=True)
+        learnt = {"setup_at": setup_at}
+        if self._expected is None:
+            chosen = self._early_period(views, fs, (n - a) / fs, name, three, two)
+            if chosen is None and self._learnt:
+                return _OpenCount([], None, **learnt)  # steps: wait for their period
+            if chosen is None:
+                # the bout so far as one repetition
+                moving_s = (n - max(a, views.lo)) / fs  # since the exercise posture was reached
+                period = min(max(moving_s, c.min_rep_s), c.max_rep_s)
+                if self._guess_s is not None:
+                    period = self._guess_s  # look again with the period that found one
+                reps, durs, found = self._cycles(
+                    views, name, fs, period, t0, at_rest=at_rest, trimmed=trimmed, first=True
+                )
+                t_move = t0 + max(a, views.lo) / fs
+                keep = [i for i, r in enumerate(reps) if durs[i] >= 0.6 * (r.end_s - t_move)]
+                if keep and self._main_hz(views, name, fs) > 2.0 / durs[keep[-1]]:
+                    keep = []  # the movement is mostly faster: several cycles, not one
+                self._guess_s = period if keep and self._guess_s is None else None
+                return _OpenCount(
+                    [reps[i] for i in keep],
+                    period,
+                    guessed=True,
+                    duration_s=durs[keep[-1]] if keep else None,
+                    **learnt,
+                    **found,
+                )
+        else:
+            chosen = None
+            for cand in (three, two):
+                if (
+                    cand is not None
+                    and self._in_tempo(cand[0], self._expected)
+                    and self._supported(views, cand[0], fs)
+                ):
+                    chosen = cand
+                    if cand is three and 0.8 <= cand[0] / self._expected <= 1.25:
+                        self._expected = cand[0]  # tempo drifts within a set
+                    break
+            if chosen is None:
+                chosen = (self._expected, math.nan, name)
+        period, _, name = chosen
+        reps, _, found = self._cycles(views, name, fs, period, t0, at_rest=at_rest, trimmed=trimmed)
+        return _OpenCount(reps, period, **learnt, **found)
+
+    def _early_period(self, views, fs, active_s, name, three, two):
+        """A period believed before any repetition was recognised, or None.
+
+        It must repeat within the movement (three times, or twice with
+        ``early_periodicity``), in every view, and be the movement's own rhythm
+        (within a factor 2 of its strongest period: not a sub-movement of one
+        repetition). The longer lag seen twice wins unless it is a multiple of
+        the one seen three times.
+        """
+        c = self.counter
+        f_main = self._main_hz(views, name, fs)
+
+        def believed(cand, cycles, min_per):
+            return (
+                cand is not None
+                and cand[1] >= min_per
+                and active_s >= cycles * cand[0]
+                and self._supported(views, cand[0], fs)
+                and 0.5 <= cand[0] * f_main <= 2.0
+            )
+
+        three = three if believed(three, c.min_cycles, c.min_periodicity) else None
+        two = two if believed(two, 2.0, self.early_periodicity) else None
+        chosen = three
+        if two is not None and (three is None or two[0] > 1.5 * three[0]):
+            ratio = two[0] / three[0] if three is not None else 0.5
+            if abs(ratio - round(ratio)) > 0.15:
+                chosen = two
+        return chosen
+
+    def _supported(self, views: _Views, period_s: float, fs: float) -> bool:
+        """Whether every usable view repeats at ``period_s`` (autocorrelation >= min_periodicity).
+
+        With the vertical view in use, the orientation may repeat at twice the
+        period instead (steps: the trunk or arm sways once per stride).
+        """
+        c = self.counter
+        lag = period_s * fs
+        vertical = views.v_ratio >= c.min_vertical_ratio
+        support = c._near(views.acfs["orientation"], lag)
+        if vertical:
+            support = max(support, c._near(views.acfs["orientation"], 2 * lag))
+            support = min(support, c._near(views.acfs["vertical"], lag))
+        return support >= c.min_periodicity
+
+    def _main_hz(self, views: _Views, name: str, fs: float) -> float:
+        """The movement's strongest frequency, Hz (0 if none).
+
+        Peak of the spectrum the period is searched in (:meth:`RepCounter._weighted_acf`:
+        vertical velocity or posture, high-passed at ``1 / max_rep_s``) between
+        ``1 / max_rep_s`` and ``1 / min_rep_s``.
+        """
+        c = self.counter
+        x = views.vert if name == "vertical" else views.orient[0]
+        nfft = _nfft(x.shape[0], 0)
+        f = np.fft.rfftfreq(nfft, 1.0 / fs)
+        w2 = (2 * np.pi * f) ** 2
+        wl2 = (2 * np.pi / c.max_rep_s) ** 2
+        p = c._power(x, nfft) * (w2 / (w2 + wl2)) ** 2
+        if name == "vertical":
+            p = p / (w2 + wl2)
+        band = np.flatnonzero((f >= 1.0 / c.max_rep_s) & (f <= 1.0 / c.min_rep_s))
+        if band.size == 0 or not p[band].max() > 0:
+            return 0.0
+        return float(f[band[int(np.argmax(p[band]))]])
+
+    def _open_views(self, acc, gyr, fs, a, a_w, n) -> tuple[_Views, int | None] | None:
+        """Low-pass, trim a set-up movement and build both views of ``[a_w, n)``.
+
+        Returns the views and, if the set-up was looked for, the stream index
+        where the exercise posture starts.
+        """
+        c = self.counter
+        lo = max(a_w - c.margin_samples(fs), 0)
+        if n - lo < 16:
+            return None
+        cut = min(c.lowpass_hz, 0.4 * fs)
+        acc_f = _lowpass(acc[lo:n], fs, cut)
+        gyr_f = None if gyr is None else _lowpass(gyr[lo:n], fs, cut)
+        s0 = 0
+        setup_at = None
+        if self._setup_at is not None:
+            s0 = max(0, self._setup_at - self._base - lo)
+        elif a_w == a and c.posture_tol_deg:
+            s0 = self._setup_end(acc_f, fs, a - lo, n - lo)
+            setup_at = self._base + lo + s0
+        if n - lo - s0 < 16:
+            return None
+        acc_f = acc_f[s0:]
+        gyr_f = None if gyr_f is None else gyr_f[s0:]
+        lo += s0
+        mag = np.sqrt((acc_f**2).sum(axis=1))
+        vert = (mag - mag.mean())[:, None]
+        orient = [acc_f - acc_f.mean(axis=0)]
+        if gyr_f is not None:
+            orient.append(gyr_f - gyr_f.mean(axis=0))
+        m = vert.shape[0]
+        nfft = _nfft(m, m // 2 + 1)
+        f = np.fft.rfftfreq(nfft, 1.0 / fs)
+        pv = c._power(vert, nfft)
+        po = [c._power(x, nfft) for x in orient]
+        acfs = {
+            "vertical": c._weighted_acf(pv, f, m, 1),
+            "orientation": np.mean([c._weighted_acf(p, f, m, 0) for p in po], axis=0),
+        }
+        band = _bandpass_gain(f, 1.0 / c.max_rep_s, 1.0 / c.min_rep_s)
+        e_o = float((po[0] * band).sum())
+        v_ratio = math.sqrt(float((pv * band).sum()) / e_o) if e_o > 0 else 1.0
+        return _Views(lo, a, n, vert, orient, acc_f, gyr_f, acfs, v_ratio), setup_at
+
+    def _setup_end(self, acc_f: FloatArray, fs: float, a: int, b: int) -> int:
+        """Where the exercise posture starts if the set began with a set-up movement, else 0.
+
+        The person left the posture they stood in before the set and has not
+        come back to it since (0.25 s means, ``posture_tol_deg``): what came
+        before the first posture within ``sway_deg`` of one of the last third
+        of the bout is a movement into the exercise posture. A set whose
+        repetitions return to the starting posture is not trimmed.
+        """
+        c = self.counter
+        if acc_f.shape[0] < 4 * max(1, int(round(fs))):
+            return 0
+        q = max(1, int(round(0.25 * fs)))
+        cs = np.cumsum(np.vstack([np.zeros((1, 3)), acc_f]), axis=0)
+        post = (cs[q:] - cs[:-q]) / q
+        post /= np.maximum(np.linalg.norm(post, axis=1, keepdims=True), 1e-9)
+        cos_tol = math.cos(math.radians(c.posture_tol_deg))
+        near0 = post @ post[0] >= cos_tol
+        left = np.flatnonzero(~near0)
+        if left.size == 0 or near0[left[0] :].any():
+            return 0
+        # where the set-up ends: the first posture within sway of one of the last third
+        # of the bout (within the tolerance it may still be moving into it)
+        core = post[max(b - (b - a) // 3 - q, 0) :]
+        idx = np.flatnonzero((post @ core.T).max(axis=1) >= math.cos(math.radians(self.sway_deg)))
+        return int(idx[0]) + q // 2 if idx.size else 0
+
+    def _steps(self, views: _Views, fs: float, period_s: float, name: str) -> bool:
+        """Steps (stairs, walking): every cycle goes on from the last; none returns.
+
+        Told by the ``exercise`` hint, or seen as a vertical cycle every step
+        while the trunk or arm sways once per stride (its autocorrelation
+        higher, by 0.2, at two periods than at one).
+        """
+        if self._steps_hint:
+            return True
+        if name != "vertical":
+            return False
+        ao = views.acfs["orientation"]
+        c = self.counter
+        return c._near(ao, 2 * period_s * fs) >= c._near(ao, period_s * fs) + 0.2
+
+    def _cycles(
+        self,
+        views: _Views,
+        name: str,
+        fs: float,
+        period: float,
+        t0: float,
+        *,
+        at_rest: bool,
+        trimmed: bool = False,
+        first: bool = False,
+    ) -> tuple[list[Rep], list[float], dict[str, Any]]:
+        """Repetitions in the view ``name`` of the open bout, given the period.
+
+        As :meth:`RepCounter._cycles`, but the posture is not integrated (its
+        turning points are the movement's), an excursion counts once its
+        extreme posture is in the data (a held end), and repetitions are
+        (away, return) pairs with the rest's side found by :meth:`_away_sign`.
+        ``first``: the bout so far as one repetition (see the class docstring).
+        Returns the repetitions, their durations (twice the time from the far
+        turning point to the end) and what was learnt of the rest.
+        """
+        c = self.counter
+        found: dict[str, Any] = {}
+        f0 = 1.0 / period
+        if min(c.band_high * f0, 0.45 * fs) <= c.band_low * f0:
+            return [], [], found
+        if name == "vertical":
+            chans, orders = [views.vert], [2]
+        else:
+            chans = views.orient
+            orders = [0] + [1] * (len(views.orient) - 1)
+        npad = int(round(period * fs))
+
+        def pad(x: FloatArray) -> FloatArray:
+            return np.pad(x, ((npad, npad), (0, 0)), mode="edge")
+
+        def extend(x: FloatArray) -> FloatArray:
+            # before: held still (the rest before the set); after: the last period
+            # repeated (the person goes on), so the repetition that ended just now
+            # is not distorted by a stop the data do not show
+            if first or x.shape[0] <= npad + 1:
+                return pad(x)
+            nxt = x[-npad:] + (x[-1] - x[-npad - 1])
+            return np.concatenate([np.repeat(x[:1], npad, axis=0), x, nxt])
+
+        parts = []
+        for x, o in zip(chans, orders, strict=True):
+            y = c._band_integrate(extend(x), fs, period, o)
+            s = float(np.sqrt((y**2).sum(axis=1).mean()))
+            parts.append(y / s if s > 0 else y)
+        bp = np.column_stack(parts)
+        if bp.shape[1] == 1:
+            pc = bp[:, 0]
+        else:
+            _, vec = np.linalg.eigh(bp.T @ bp)
+            pc = bp @ vec[:, -1]
+        env = np.abs(signal.hilbert(pc, _nfft(pc.size, int(period * fs)))[: pc.size])
+        amp = float(np.percentile(env, 75))
+        if not amp > 0:
+            return [], [], found
+        n_real = views.vert.shape[0]
+        span = (max(views.a - views.lo, 0) + npad, pc.size)
+        starts, peaks, extremes = c._excursions(pc, c.hysteresis * amp, span)
+        reached = extremes < n_real + npad
+        starts, peaks, extremes = starts[reached], peaks[reached], extremes[reached]
+        n_ex = starts.size
+        if n_ex < 2:
+            return [], [], found
+        acc = pad(views.acc)
+        steps = not self._gait and (
+            self._steps_hint if first else self._steps(views, fs, period, name)
+        )
+        if self._gait:
+            # every excursion of the leg's cycle is a step (as offline)
+            j0 = int(starts[0] <= span[0] + int(round(0.25 * fs)))
+            pairs = [(j - 1, j) for j in range(max(j0, 1), n_ex)]
+        elif steps:
+            pairs = [(j - 1, j) for j in range(1, n_ex, 2)]
+        else:
+            away = self._away_sign(
+                views, name, pc, acc, extremes, fs, npad, at_rest, trimmed, found
+            )
+            if away is None and self._last_end is not None:
+                # (not learnt for this signal) the last repetition reported ended at a
+                # return: the turning point nearest its end, if near, is one
+                t_ex = t0 + (views.lo - npad + extremes) / fs
+                j = int(np.argmin(np.abs(t_ex - self._last_end)))
+                if abs(t_ex[j] - self._last_end) <= 0.25 * period:
+                    away = -float(np.sign(pc[extremes[j]]))
+            if away is None:
+                return [], [], found
+            sg = np.sign(pc[peaks])
+            pairs = [(j, j + 1) for j in range(n_ex - 1) if sg[j] == away]
+        h = max(1, int(round(0.25 * fs)))
+        p0 = acc[npad : npad + 2 * h].mean(axis=0)  # the posture the view starts in
+        gyr = None if views.gyr is None else pad(views.gyr)
+        vdisp: FloatArray | None = None
+        measure_from = n_real + npad - int(round(3 * period * fs))
+        t_first = t0 + (views.lo - npad) / fs
+        half_period = int(round(0.5 * period * fs))
+        reps: list[Rep] = []
+        durs: list[float] = []
+        prev_end: int | None = None
+        for j1, j2 in pairs:
+            x1, x2 = int(extremes[j1]), int(extremes[j2])
+            if self._gait:
+                s0 = x1
+            elif prev_end is not None and x1 - prev_end < 1.5 * half_period:
+                s0 = prev_end
+            else:
+                s0 = max(2 * x1 - x2, 0)
+            if first and not self._gait:
+                p1, p2 = abs(pc[peaks[j1]]), abs(pc[peaks[j2]])
+                similar = min(p1, p2) >= 0.5 * max(p1, p2)
+                th1 = _angle_deg(acc[max(x1 - h, 0) : x1 + h + 1].mean(axis=0), p0)
+                # the posture nearest the start during the return half
+                th2 = _min_angle_deg(
+                    acc[int(starts[j2]) : min(int(peaks[j2]) + h, n_real + npad)], p0, fs
+                )
+                if steps:
+                    # (the first half is the rest before the climb: the band-pass makes
+                    # it smaller than a step; the lift below is the check)
+                    ok = True
+                elif th1 >= c.posture_tol_deg:
+                    ok = th2 <= max(self.return_frac * th1, self.sway_deg)
+                else:
+                    ok = similar and th2 <= max(th1, self.sway_deg)
+                if not ok:
+                    continue
+            if not self._learnt and not self._gait:
+                # before the first report: a movement, not sway or fidgeting (it turns
+                # the segment by the posture tolerance or lifts it clearly)
+                th1 = _angle_deg(acc[max(x1 - h, 0) : x1 + h + 1].mean(axis=0), p0)
+                if th1 < c.posture_tol_deg:
+                    if vdisp is None:
+                        vdisp = c._band_integrate(pad(views.vert), fs, period, 2)[:, 0]
+                        vdisp /= (2 * np.pi * f0) ** 2
+                    if float(np.ptp(vdisp[s0 : x2 + 1])) < self.min_lift_m:
+                        continue
+            seg = slice(s0, x2 + 1)
+            vertical = math.nan
+            if x2 >= measure_from:
+                if vdisp is None:
+                    vdisp = c._band_integrate(pad(views.vert), fs, period, 2)[:, 0]
+                    vdisp /= (2 * np.pi * f0) ** 2
+                vertical = float(np.ptp(vdisp[seg]))
+            reps.append(
+                Rep(
+                    start_s=t_first + s0 / fs,
+                    end_s=t_first + x2 / fs,
+                    time_s=t_first + int(starts[j2]) / fs,
+                    amplitude=float(np.ptp(pc[seg])),
+                    vertical_m=vertical,
+                    tilt_deg=_tilt_range_deg(acc[seg]),
+                    range_deg=None if gyr is None else _rotation_range_deg(gyr[seg], fs),
+                )
+            )
+            durs.append(2 * (x2 - x1) / fs)
+            prev_end = x2
+        return reps, durs, found
+
+    def _away_sign(
+        self, views, name, pc, acc, extremes, fs, npad, at_rest, trimmed, found
+    ) -> float | None:
+        """The sign of the pc's excursions away from the rest (None if unknown).
+
+        Posture signal: the turning points nearer gravity's direction at rest
+        (by ``sway_deg``, medians of alternate turning points) are the returns.
+        Vertical signal (the pc is the displacement, up positive): whether the
+        repetitions go up is learnt at the start of the set, from the pc where
+        the movement starts (see :meth:`_onset_sign`). What is learnt goes into
+        ``found`` and is kept once a repetition was reported.
+        """
+        vertical = name == "vertical"
+        if vertical and self._away_up is not None:
+            return 1.0 if self._away_up else -1.0
+        # the vertical signal: from the onset, if the view starts in the rest before the
+        # set (after a set-up movement the view starts where it ended, maybe moving)
+        sign = None
+        if vertical and at_rest and not trimmed:
+            sign = self._onset_sign(views, pc, fs, npad)
+        if sign is None:
+            h = max(1, int(round(0.25 * fs)))
+            rest = self._rest_dir
+            if rest is None:
+                rest = acc[npad : npad + 2 * h].mean(axis=0)
+                found["rest_dir"] = rest / max(float(np.linalg.norm(rest)), 1e-12)
+            ang = np.array(
+                [_angle_deg(acc[max(x - h, 0) : x + h + 1].mean(axis=0), rest) for x in extremes]
+            )
+            even, odd = float(np.median(ang[0::2])), float(np.median(ang[1::2]))
+            if abs(even - odd) >= self.sway_deg:
+                sign = float(np.sign(pc[extremes[0 if even > odd else 1]]))
+            elif at_rest:
+                sign = self._onset_sign(views, pc, fs, npad)
+        if vertical and sign is not None:
+            found["away_up"] = sign > 0
+        return sign
+
+    @staticmethod
+    def _onset_sign(views: _Views, pc: FloatArray, fs: float, npad: int) -> float | None:
+        """Sign of the excursions away from the rest: opposite to the pc where the movement starts.
+
+        The zero-phase band-pass shows the rest before the first movement on
+        the side of the returns. The movement starts at the first sample whose
+        acceleration (or angular rate) departs from its mean over the view's
+        first 0.5 s (at rest) by 8 times its spread there (at least 0.02 m/s^2,
+        1 deg/s: quantisation) and by 20 % of its largest departure.
+        """
+        k0 = max(4, int(round(0.5 * fs)))
+        dev = []
+        for x, floor in [(views.acc, 0.02)] + ([(views.gyr, 1.0)] if views.gyr is not None else []):
+            r = x[:k0]
+            d = np.linalg.norm(x - r.mean(axis=0), axis=1)
+            sd = max(float(np.sqrt(((r - r.mean(axis=0)) ** 2).sum(axis=1).mean())), floor)
+            dev.append(d / sd)
+        d = np.max(dev, axis=0)
+        i = int(np.argmax(d >= max(8.0, 0.2 * float(d.max()))))
+        v = float(pc[i + npad])
+        return -1.0 if v > 0 else (1.0 if v < 0 else None)
 
     def _trim(self, k: int) -> None:
         acc, gyr = self._buffer()
@@ -1249,3 +1846,21 @@ class LiveRepCounter:
             self._gyr = [gyr[k:]]
         self._base += k
         self._n -= k
+
+
+def _angle_deg(u: FloatArray, v: FloatArray) -> float:
+    """Angle between two vectors, degrees."""
+    c = float(u @ v) / max(float(np.linalg.norm(u) * np.linalg.norm(v)), 1e-12)
+    return math.degrees(math.acos(max(-1.0, min(1.0, c))))
+
+
+def _min_angle_deg(acc: FloatArray, v: FloatArray, fs: float) -> float:
+    """Smallest angle (deg) between ``v`` and the 0.2 s means of the rows of ``acc``."""
+    m = max(1, int(round(0.2 * fs)))
+    if acc.shape[0] <= m:
+        return _angle_deg(acc.mean(axis=0), v) if acc.shape[0] else 180.0
+    cs = np.cumsum(np.vstack([np.zeros((1, 3)), acc]), axis=0)
+    means = (cs[m:] - cs[:-m]) / m
+    u = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-9)
+    c = np.clip(u @ (v / max(float(np.linalg.norm(v)), 1e-12)), -1.0, 1.0)
+    return float(np.degrees(np.arccos(c.max())))
