@@ -652,6 +652,14 @@ class RepCounter:
         orient = [acc_f - acc_f.mean(axis=0)]
         if gyr_f is not None:
             orient.append(gyr_f - gyr_f.mean(axis=0))
+        acfs, v_ratio = self._acfs(vert, orient, fs)
+        return _Views(lo, a, b, vert, orient, acc_f, gyr_f, acfs, v_ratio)
+
+    def _acfs(
+        self, vert: FloatArray, orient: list[FloatArray], fs: float
+    ) -> tuple[dict[str, FloatArray], float]:
+        """Weighted autocorrelations of both views, and the vertical / orientation
+        RMS ratio in the repetition band (Parseval)."""
         n = vert.shape[0]
         nfft = _nfft(n, n // 2 + 1)  # lags up to half the bout are used
         f = np.fft.rfftfreq(nfft, 1.0 / fs)
@@ -661,11 +669,10 @@ class RepCounter:
             "vertical": self._weighted_acf(pv, f, n, 1),
             "orientation": np.mean([self._weighted_acf(p, f, n, 0) for p in po], axis=0),
         }
-        # vertical / orientation RMS in the repetition band (Parseval)
         band = _bandpass_gain(f, 1.0 / self.max_rep_s, 1.0 / self.min_rep_s)
         e_o = float((po[0] * band).sum())
         v_ratio = math.sqrt(float((pv * band).sum()) / e_o) if e_o > 0 else 1.0
-        return _Views(lo, a, b, vert, orient, acc_f, gyr_f, acfs, v_ratio)
+        return acfs, v_ratio
 
     def _exercise_span(
         self, acc_f: FloatArray, fs: float, a: int, b: int, *, latest: bool = False
@@ -1561,18 +1568,7 @@ class LiveRepCounter:
         orient = [acc_f - acc_f.mean(axis=0)]
         if gyr_f is not None:
             orient.append(gyr_f - gyr_f.mean(axis=0))
-        m = vert.shape[0]
-        nfft = _nfft(m, m // 2 + 1)
-        f = np.fft.rfftfreq(nfft, 1.0 / fs)
-        pv = c._power(vert, nfft)
-        po = [c._power(x, nfft) for x in orient]
-        acfs = {
-            "vertical": c._weighted_acf(pv, f, m, 1),
-            "orientation": np.mean([c._weighted_acf(p, f, m, 0) for p in po], axis=0),
-        }
-        band = _bandpass_gain(f, 1.0 / c.max_rep_s, 1.0 / c.min_rep_s)
-        e_o = float((po[0] * band).sum())
-        v_ratio = math.sqrt(float((pv * band).sum()) / e_o) if e_o > 0 else 1.0
+        acfs, v_ratio = c._acfs(vert, orient, fs)
         return _Views(lo, a, n, vert, orient, acc_f, gyr_f, acfs, v_ratio), setup_at
 
     def _setup_end(self, acc_f: FloatArray, fs: float, a: int, b: int) -> int:
