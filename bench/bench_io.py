@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from _machine import machine
 
 from balance_mon.consts import GRAVITY_MPS2
 from balance_mon.io import load_recording, save_recording
@@ -225,11 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_io_"))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"balance_mon I/O benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, numpy {np.__version__}, "
-        f"{platform.system()} {platform.release()}"
-    )
+    print(f"machine: {machine(full=True)}")
     print(
         f"data: {args.hours:g} h at {args.rate:g} Hz = {n:,} samples with gyroscope; "
         f"folder {folder}"

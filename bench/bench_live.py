@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import sys
 import time
@@ -34,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from _machine import machine
 
 from balance_mon import sim
 from balance_mon.analysis.reps import LiveRepCounter, RepCounter
@@ -102,21 +102,6 @@ def feed_stream(acc, gyr, fs: float, chunk: int):
         worst = max(worst, time.perf_counter() - t)
     n = stream.stop_reps()
     return n, time.process_time() - c0, cpu_user() - u0, time.perf_counter() - w0, worst
-
-
-def machine() -> str:
-    model = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
-        f"numpy {np.__version__}"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _machine import machine
 
 from balance_mon.devices.clock import MonotonicClock
 from balance_mon.devices.models import StreamSettings
@@ -132,10 +132,7 @@ def main(argv=None) -> int:
     sim_cpu, sim_wall = asyncio.run(_simulators_only(sensors, args.seconds))
     n = len(sensors)
     print(f"# bench_stream: {n} simulated sensors, {args.seconds:g} s, real time")
-    print(
-        f"# {platform.python_implementation()} {platform.python_version()} "
-        f"on {platform.machine()}, {platform.system()} {platform.release()}"
-    )
+    print(f"# {machine(full=True)}")
     print(
         f"{'sensor':<22} {'rate':>6} {'recorded':>9} {'sent':>7} {'lost':>5} "
         f"{'notif':>6} {'lat_med_ms':>10} {'lat_p99_ms':>10} {'lat_max_ms':>10}"

@@ -38,7 +38,6 @@ import importlib.util
 import io
 import math
 import os
-import platform
 import re
 import sys
 import time
@@ -48,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import scipy
+from _machine import machine
 from scipy.spatial.transform import Rotation
 
 from balance_mon import sim
@@ -884,6 +883,116 @@ def section_transitions(rep: Report, quick: bool) -> None:
 # ---------------------------------------------------------------------------
 
 
+def default_tug_draws(
+    variants: tuple[tuple[str, dict], ...], rates: tuple[float, ...], seeds: tuple[int, ...]
+):
+    """The default subject's TUGs: every placement, rate, gyroscope, variant and seed.
+
+    Yields (info, sensor, simulate_tug keywords, seed) for :func:`tug_trials`;
+    the mounting tilt alternates between none and (10, -15, 20) deg, the noise
+    is 0.05 m/s^2 for the third variant, else 0.02.
+    """
+    for pl in ("lower_back", "sternum"):
+        for fs in rates:
+            for gyro in (True, False):
+                for vi, (_vname, kw) in enumerate(variants):
+                    for seed in seeds:
+                        tilt = (10.0, -15.0, 20.0) if (vi + seed) % 2 else (0.0, 0.0, 0.0)
+                        noise = 0.05 if vi == 2 else 0.02
+                        spec = sim.SensorSpec(
+                            placement=pl, fs_hz=fs, gyro=gyro, tilt_deg=tilt, noise_mps2=noise
+                        )
+                        yield {"pl": pl, "fs": fs, "gyro": gyro}, spec, kw, seed
+
+
+def random_tug_draws(n: int, rates: tuple[float, ...]):
+    """TUGs of ``n`` random simulated subjects, each with and without gyroscope.
+
+    The subject, sensor and test of draw ``i`` come from numpy seed 40250 + i.
+    Yields (info, sensor, simulate_tug keywords, seed) for :func:`tug_trials`;
+    ``info`` carries the draw's index, placement, rate and the subject's
+    simulated rise and sit durations (0.9 of its own, as the simulator's TUG).
+    """
+    for i in range(n):
+        rng = np.random.default_rng(40250 + i)
+        subject = sim.Subject(
+            height_m=float(rng.uniform(1.5, 1.9)),
+            gait_speed_mps=float(rng.uniform(0.5, 1.4)),
+            cadence_spm=float(rng.uniform(90.0, 125.0)),
+            sts_rise_s=float(rng.uniform(1.2, 3.0)),
+            sts_sit_s=float(rng.uniform(1.3, 3.0)),
+            trunk_flexion_deg=float(rng.uniform(25.0, 50.0)),
+            sway_scale=float(rng.uniform(0.7, 1.5)),
+        )
+        pl = ("lower_back", "sternum")[i % 2]
+        fs = rates[(i // 2) % len(rates)]
+        tilt = (0.0, 0.0, 0.0)
+        if rng.random() < 0.5:
+            tilt = tuple(float(x) for x in rng.uniform(-20.0, 20.0, 3))
+        noise = float(rng.choice([0.02, 0.05]))
+        kw = {
+            "turn_s": float(rng.uniform(1.2, 3.5)),
+            "turn_direction": str(rng.choice(["left", "right"])),
+            "walk_distance_m": float(rng.choice([3.0, 3.0, 4.0])),
+            "seat_height_m": float(rng.uniform(0.42, 0.5)),
+            "reaction_s": float(rng.uniform(0.2, 0.5)),
+            "subject": subject,
+        }
+        seed = int(rng.integers(0, 10000))
+        for gyro in (True, False):
+            spec = sim.SensorSpec(
+                placement=pl, fs_hz=fs, gyro=gyro, tilt_deg=tilt, noise_mps2=noise
+            )
+            info = {
+                "i": i,
+                "pl": pl,
+                "fs": fs,
+                "gyro": gyro,
+                "rise_s": 0.9 * subject.sts_rise_s,
+                "sit_s": 0.9 * subject.sts_sit_s,
+            }
+            yield info, spec, kw, seed
+
+
+def tug_trials(tt, draws):
+    """Simulate, analyse and score one TUG per draw of ``draws``.
+
+    ``draws`` yields (info, sensor, simulate_tug keywords, seed)
+    (:func:`default_tug_draws`, :func:`random_tug_draws`); ``tt`` is
+    tests/test_tug.py, whose ``_errors`` scores a TUG against the simulator's
+    truth. Yields ``info`` with ``missing`` (phases not found), ``errs``
+    (``_errors``, empty without a total time), ``true`` (rises and sits
+    simulated), ``missed`` (of those, found by no transfer of the same kind
+    overlapping them) and ``false`` (transfers overlapping none).
+    """
+    for info, spec, kw, seed in draws:
+        res = sim.simulate_tug(sensor=spec, seed=seed, **kw)
+        tug = TugAnalyzer().analyze_recording(res.recording)
+        true = [p for p in res.truth["phases"] if p["name"] in KINDS]
+        hit = [
+            any(
+                e.kind == p["name"] and e.start_s < p["end_s"] and e.end_s > p["start_s"]
+                for e in tug.transitions_
+            )
+            for p in true
+        ]
+        false = sum(
+            not any(
+                e.kind == p["name"] and e.start_s < p["end_s"] and e.end_s > p["start_s"]
+                for p in true
+            )
+            for e in tug.transitions_
+        )
+        yield {
+            **info,
+            "missing": [p for p in TUG_PHASES if p not in tug.phases_],
+            "errs": tt._errors(tug, res) if tug.total_s_ is not None else {},
+            "true": len(true),
+            "missed": len(true) - sum(hit),
+            "false": false,
+        }
+
+
 def section_tug(rep: Report, quick: bool) -> None:
     rep.h2("f. Timed Up and Go phases and four-stage hold times")
     tt = load_module("_val_test_tug", ROOT / "tests" / "test_tug.py")
@@ -897,21 +1006,8 @@ def section_tug(rep: Report, quick: bool) -> None:
     seeds = (1,) if quick else (1, 2, 3, 4)
     rows_by: dict[tuple, list[dict]] = defaultdict(list)
     t0 = time.perf_counter()
-    for pl in ("lower_back", "sternum"):
-        for fs in rates:
-            for gyro in (True, False):
-                for vi, (_vname, kw) in enumerate(variants):
-                    for seed in seeds:
-                        tilt = (10.0, -15.0, 20.0) if (vi + seed) % 2 else (0.0, 0.0, 0.0)
-                        noise = 0.05 if vi == 2 else 0.02
-                        spec = sim.SensorSpec(
-                            placement=pl, fs_hz=fs, gyro=gyro, tilt_deg=tilt, noise_mps2=noise
-                        )
-                        res = sim.simulate_tug(sensor=spec, seed=seed, **kw)
-                        tug = TugAnalyzer().analyze_recording(res.recording)
-                        missing = [p for p in TUG_PHASES if p not in tug.phases_]
-                        errs = tt._errors(tug, res) if tug.total_s_ is not None else {}
-                        rows_by[(pl, fs, gyro)].append({"missing": missing, "errs": errs})
+    for it in tug_trials(tt, default_tug_draws(variants, rates, seeds)):
+        rows_by[(it["pl"], it["fs"], it["gyro"])].append(it)
     dt = time.perf_counter() - t0
 
     def agg(items: list[dict]) -> tuple[int, int, float, float, float, float]:
@@ -994,66 +1090,8 @@ def section_tug(rep: Report, quick: bool) -> None:
     n_rand = 16 if quick else 64
     rand_by: dict[bool, list[dict]] = {True: [], False: []}
     t0 = time.perf_counter()
-    for i in range(n_rand):
-        rng = np.random.default_rng(40250 + i)
-        subject = sim.Subject(
-            height_m=float(rng.uniform(1.5, 1.9)),
-            gait_speed_mps=float(rng.uniform(0.5, 1.4)),
-            cadence_spm=float(rng.uniform(90.0, 125.0)),
-            sts_rise_s=float(rng.uniform(1.2, 3.0)),
-            sts_sit_s=float(rng.uniform(1.3, 3.0)),
-            trunk_flexion_deg=float(rng.uniform(25.0, 50.0)),
-            sway_scale=float(rng.uniform(0.7, 1.5)),
-        )
-        pl = ("lower_back", "sternum")[i % 2]
-        fs = rates[(i // 2) % len(rates)]
-        tilt = (0.0, 0.0, 0.0)
-        if rng.random() < 0.5:
-            tilt = tuple(float(x) for x in rng.uniform(-20.0, 20.0, 3))
-        noise = float(rng.choice([0.02, 0.05]))
-        kw = {
-            "turn_s": float(rng.uniform(1.2, 3.5)),
-            "turn_direction": str(rng.choice(["left", "right"])),
-            "walk_distance_m": float(rng.choice([3.0, 3.0, 4.0])),
-            "seat_height_m": float(rng.uniform(0.42, 0.5)),
-            "reaction_s": float(rng.uniform(0.2, 0.5)),
-        }
-        seed = int(rng.integers(0, 10000))
-        for gyro in (True, False):
-            spec = sim.SensorSpec(
-                placement=pl, fs_hz=fs, gyro=gyro, tilt_deg=tilt, noise_mps2=noise
-            )
-            res = sim.simulate_tug(sensor=spec, subject=subject, seed=seed, **kw)
-            tug = TugAnalyzer().analyze_recording(res.recording)
-            true = [p for p in res.truth["phases"] if p["name"] in KINDS]
-            hit = [
-                any(
-                    e.kind == p["name"] and e.start_s < p["end_s"] and e.end_s > p["start_s"]
-                    for e in tug.transitions_
-                )
-                for p in true
-            ]
-            false = sum(
-                not any(
-                    e.kind == p["name"] and e.start_s < p["end_s"] and e.end_s > p["start_s"]
-                    for p in true
-                )
-                for e in tug.transitions_
-            )
-            rand_by[gyro].append(
-                {
-                    "i": i,
-                    "pl": pl,
-                    "fs": fs,
-                    "missing": [p for p in TUG_PHASES if p not in tug.phases_],
-                    "errs": tt._errors(tug, res) if tug.total_s_ is not None else {},
-                    "true": len(true),
-                    "missed": len(true) - sum(hit),
-                    "false": false,
-                    "rise_s": 0.9 * subject.sts_rise_s,
-                    "sit_s": 0.9 * subject.sts_sit_s,
-                }
-            )
+    for it in tug_trials(tt, random_tug_draws(n_rand, rates)):
+        rand_by[it["gyro"]].append(it)
     dt = time.perf_counter() - t0
     rep.out()
     rep.out(
@@ -1260,28 +1298,6 @@ def section_tug(rep: Report, quick: bool) -> None:
 # ---------------------------------------------------------------------------
 
 
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem = f", {int(line.split()[1]) / 2**20:.0f} GiB RAM"
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} cores ({model}){mem}; {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}"
-    )
-
-
 def write_doc(rep: Report, header: list[str], path: Path) -> None:
     keep = ""
     if path.exists():
@@ -1323,7 +1339,7 @@ def main(argv: list[str] | None = None) -> int:
         "`bench/bench_live.py`).",
         "",
         f"- date: {started:%Y-%m-%d %H:%M} UTC",
-        f"- machine: {machine()}",
+        f"- machine: {machine(full=True)}",
         f"- command (from the repository root): `{command}`",
         f"- balance_mon simulator version {sim.SIM_VERSION}",
     ]

@@ -63,7 +63,7 @@ from ._body import Subject
 from ._core import leg_fk, minjerk, quintic
 from ._primitives import stair_flight, walk
 from ._result import Context, SimResult, finish
-from ._scenarios import _num
+from ._scenarios import _choice, _int, _num
 from ._sensor import SensorSpec
 from ._sway import stance_params
 from ._timeline import R, Timeline, standing_state
@@ -259,12 +259,9 @@ def simulate_lifts(
     Truth: ``bends`` (one per lift, see the module docstring) and ``reps``
     (one per lift), ``counts.lifts``, ``style``, ``spine``.
     """
-    if style not in LIFT_STYLES:
-        raise SimulationError(f"style must be one of {', '.join(LIFT_STYLES)}, got {style!r}")
-    if spine not in SPINE_STYLES:
-        raise SimulationError(f"spine must be one of {', '.join(SPINE_STYLES)}, got {spine!r}")
-    if isinstance(lifts, bool) or not isinstance(lifts, int) or not 1 <= lifts <= 50:
-        raise SimulationError(f"lifts must be an integer from 1 to 50, got {lifts!r}")
+    _choice("style", style, LIFT_STYLES)
+    _choice("spine", spine, SPINE_STYLES)
+    _int("lifts", lifts, 1, 50)
     tempo = _num("tempo_s", tempo_s, 2.0, 15.0)
     hold = _num("hold_s", hold_s, 0.0, 5.0)
     rest = _num("rest_s", rest_s, 0.0, 60.0)
@@ -471,11 +468,7 @@ _DEFAULT_PEAK_G = {
 
 def _activity(item: str | Mapping[str, Any]) -> dict[str, Any]:
     d = {"kind": item} if isinstance(item, str) else dict(item)
-    kind = d.get("kind")
-    if kind not in IMPACT_ACTIVITIES:
-        raise SimulationError(
-            f"activity kind must be one of {', '.join(IMPACT_ACTIVITIES)}, got {kind!r}"
-        )
+    kind = _choice("activity kind", d.get("kind"), IMPACT_ACTIVITIES)
     allowed = {
         "rest": {"kind", "duration_s"},
         "walk": {"kind", "steps", "peak_g", "cadence_spm", "speed_mps"},

@@ -15,7 +15,7 @@ from ._body import Body, Subject
 from ._core import leg_fk, planar_ik
 from ._primitives import reposition_feet, sit_to_stand, stair_flight, stand_to_sit, turn
 from ._result import Context, SimResult, finish
-from ._scenarios import _num, _phase
+from ._scenarios import _int, _num, _phase
 from ._sensor import SensorSpec
 from ._sway import stance_params
 from ._timeline import R, Timeline, profile, seated_state, standing_state
@@ -601,8 +601,7 @@ def simulate_exercise_set(
     """
     info, v = _resolve(exercise, variant)
     ctx = Context.make("exercise_set", seed, sensor, subject, info.placement)
-    if isinstance(reps, bool) or not isinstance(reps, int) or not 1 <= reps <= 200:
-        raise SimulationError(f"reps must be an integer from 1 to 200, got {reps!r}")
+    _int("reps", reps, 1, 200)
     tempo = _num("tempo_s", info.tempo_s if tempo_s is None else tempo_s, 0.5, 30.0)
     amplitude = _num("amplitude", amplitude, 0.3, 1.5)
     a_cv = _num("amplitude_cv", amplitude_cv, 0.0, 0.3)
@@ -748,10 +747,8 @@ def simulate_home_session(
     (phases ``transition``). Truth ``reps`` carry ``exercise`` and ``set``.
     """
     ctx = Context.make("home_session", seed, sensor, subject, "lower_back")
-    if isinstance(sets, bool) or not isinstance(sets, int) or not 1 <= sets <= 10:
-        raise SimulationError(f"sets must be an integer from 1 to 10, got {sets!r}")
-    if isinstance(reps, bool) or not isinstance(reps, int) or not 1 <= reps <= 100:
-        raise SimulationError(f"reps must be an integer from 1 to 100, got {reps!r}")
+    _int("sets", sets, 1, 10)
+    _int("reps", reps, 1, 100)
     program = [_program_item(x, sets, reps) for x in exercises]
     if len(program) < 1:
         raise SimulationError("a home session needs at least one exercise")

@@ -20,6 +20,7 @@ from ..errors import SimulationError
 from ._body import Subject
 from ._result import SIM_VERSION, SimResult, check_seed, jsonable
 from ._scenarios import (
+    _int,
     _num,
     simulate_chair_stand,
     simulate_four_stage,
@@ -167,16 +168,8 @@ def simulate_history(
     its recordings on demand.
     """
     seed = check_seed(seed)
-    if isinstance(weeks, bool) or not isinstance(weeks, int) or not 1 <= weeks <= 260:
-        raise SimulationError(f"weeks must be an integer from 1 to 260, got {weeks!r}")
-    if (
-        isinstance(sessions_per_week, bool)
-        or not isinstance(sessions_per_week, int)
-        or not 1 <= sessions_per_week <= 7
-    ):
-        raise SimulationError(
-            f"sessions_per_week must be an integer from 1 to 7, got {sessions_per_week!r}"
-        )
+    _int("weeks", weeks, 1, 260)
+    _int("sessions_per_week", sessions_per_week, 1, 7)
     if isinstance(start_date, str):
         try:
             start = dt.date.fromisoformat(start_date)

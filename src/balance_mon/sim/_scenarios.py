@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from ._core import leg_fk
 from ._primitives import reposition_feet, sit_to_stand, stand_to_sit, turn, walk
 from ._result import Context, SimResult, finish
 from ._sensor import SensorSpec
-from ._sway import STANCES, stance_params
+from ._sway import STANCES, PendulumParams, stance_params
 from ._timeline import BalanceLoss, R, Timeline, profile, seated_hip, seated_state, standing_state
 
 G = GRAVITY_MPS2
@@ -37,6 +38,20 @@ def _num(name: str, v: Any, lo: float, hi: float) -> float:
     ):
         raise SimulationError(f"{name} must be a number between {lo:g} and {hi:g}, got {v!r}")
     return float(v)
+
+
+def _int(name: str, v: Any, lo: int, hi: int) -> int:
+    """``v`` checked to be an integer (not a bool) from ``lo`` to ``hi``."""
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise SimulationError(f"{name} must be an integer from {lo} to {hi}, got {v!r}")
+    return v
+
+
+def _choice(name: str, v: Any, options: Sequence[str]) -> str:
+    """``v`` checked to be one of ``options``."""
+    if v not in options:
+        raise SimulationError(f"{name} must be one of {', '.join(options)}, got {v!r}")
+    return v
 
 
 def sub_seed(seed: int, part: int) -> int:
@@ -62,10 +77,7 @@ def add_balance_loss(
     stepping_instrumented: bool | None = None,
 ) -> BalanceLoss:
     """Schedule a loss of balance at ``t_loss``: fall, protective step, recovery."""
-    if direction not in LOSS_DIRECTIONS:
-        raise SimulationError(
-            f"loss_direction must be one of {', '.join(LOSS_DIRECTIONS)}, got {direction!r}"
-        )
+    _choice("loss_direction", direction, LOSS_DIRECTIONS)
     rng = ctx.rng_motion
     tf = float(rng.uniform(0.45, 0.7))
     loss = BalanceLoss(
@@ -293,6 +305,30 @@ def simulate_sit_to_stand(
     )
 
 
+def _seated_start(
+    ctx: Context, seat_height_m: float | None, arms: str, seated_before_s: float, reaction_s: float
+) -> tuple[Timeline, PendulumParams, PendulumParams, float, float]:
+    """The start of a timed test from sitting (chair stand, TUG).
+
+    Seated (seat ``seat_height_m``, arms ``crossed`` or ``free``) with
+    postural sway for ``seated_before_s``, the examiner's "go" (event
+    ``test_start``), then ``reaction_s`` still seated. Returns the timeline,
+    the (AP, ML) sway parameters of sitting, ``seated_before_s`` checked and
+    the time of "go".
+    """
+    state = seated_state(ctx.body, seat_height_m)
+    state.update(_arms_state(arms))
+    tl = ctx.timeline(state)
+    ap, ml = stance_params("feet_apart", "open", "firm", ctx.subject.sway_scale)
+    before = _num("seated_before_s", seated_before_s, 1.0, 600.0)
+    tl.hold(before)
+    tl.add_sway(-tl.margin_s, before + reaction_s, ap, ml, kind="sit")
+    t_go = tl.now
+    tl.event("test_start", t_go)
+    tl.hold(reaction_s)
+    return tl, ap, ml, before, t_go
+
+
 def _phase(d: dict[str, Any]) -> dict[str, Any]:
     out = dict(d)
     out["t0"] = out.pop("start_s")
@@ -344,8 +380,7 @@ def simulate_chair_stand(
     halfway up (``counts.score``). Arms are crossed on the chest.
     """
     ctx = Context.make("chair_stand", seed, sensor, subject, "lower_back")
-    if isinstance(stands, bool) or not isinstance(stands, int) or not 1 <= stands <= 30:
-        raise SimulationError(f"stands must be an integer from 1 to 30, got {stands!r}")
+    _int("stands", stands, 1, 30)
     partial = _num("partial", partial, 0.0, 0.95)
     test_s = _num("test_s", test_s, 5.0, 120.0)
     reaction_s = _num("reaction_s", reaction_s, 0.0, 3.0)
@@ -364,16 +399,9 @@ def simulate_chair_stand(
     factors = np.array([ctx.vary(duration_cv, 0.8, 1.2) for _ in range(stands)])
     factors *= stands / factors.sum()
     subj = ctx.subject
-    state = seated_state(ctx.body, seat_height_m)
-    state.update(_arms_state("crossed"))
-    tl = ctx.timeline(state)
-    ap, ml = stance_params("feet_apart", "open", "firm", subj.sway_scale)
-    before = _num("seated_before_s", seated_before_s, 1.0, 600.0)
-    tl.hold(before)
-    tl.add_sway(-tl.margin_s, before + reaction_s, ap, ml, kind="sit")
-    t_go = tl.now
-    tl.event("test_start", t_go)
-    tl.hold(reaction_s)
+    tl, ap, ml, before, t_go = _seated_start(
+        ctx, seat_height_m, "crossed", seated_before_s, reaction_s
+    )
     stands_truth = []
     trunk0 = subj.trunk_flexion_deg
     for i in range(stands):
@@ -506,15 +534,9 @@ def simulate_tug(
     speed = dist / walk_each
     cadence_hz = subj.cadence_spm / 60.0 * min(max(speed / subj.gait_speed_mps, 0.7), 1.2) ** 0.5
     n_steps = max(3, int(round(walk_each * cadence_hz - 0.5)))
-    state = seated_state(ctx.body, seat_height_m)
-    tl = ctx.timeline(state)
-    ap, ml = stance_params("feet_apart", "open", "firm", subj.sway_scale)
-    before = _num("seated_before_s", seated_before_s, 1.0, 600.0)
-    tl.hold(before)
-    tl.add_sway(-tl.margin_s, before + reaction_s, ap, ml, kind="sit")
-    t_go = tl.now
-    tl.event("test_start", t_go)
-    tl.hold(reaction_s)
+    tl, ap, ml, before, t_go = _seated_start(
+        ctx, seat_height_m, "free", seated_before_s, reaction_s
+    )
     trunk = subj.trunk_flexion_deg * ctx.vary(0.08)
     up = sit_to_stand(tl, rise, trunk)
     tl.phase(**_phase(up))
