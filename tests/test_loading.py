@@ -337,3 +337,33 @@ def test_cli_analyze_loading_json() -> None:
     for key in ("steps", "impacts_over_2g", "impacts_over_4g", "osteogenic_index", "peak_g"):
         assert key in out
     assert out["steps"] == 10
+
+
+def test_quiet_stretches_are_skipped_without_changing_the_steps() -> None:
+    """Contacts are looked for only around active seconds: same contacts and
+    bouts as looking everywhere, on walking, jogging, stairs, jumps and heel
+    drops separated by long rests."""
+    acts = [
+        {"kind": "walk", "steps": 20},
+        {"kind": "rest", "duration_s": 90.0},
+        {"kind": "jog", "steps": 16},
+        {"kind": "rest", "duration_s": 60.0},
+        {"kind": "stairs_up", "steps": 10},
+        {"kind": "rest", "duration_s": 60.0},
+        {"kind": "jump", "count": 5, "peak_g": 5.0},
+        {"kind": "rest", "duration_s": 45.0},
+        {"kind": "heel_drop", "count": 6, "peak_g": 3.0},
+    ]
+    res = simulate_impacts(acts, seed=21)
+    acc, fs = res.recording.acc_mps2, res.recording.fs_hz
+    screened = StepDetector().detect(acc, fs)
+    spans = screened._active_spans(np.asarray(acc), fs)
+    assert len(spans) >= 3 and sum(b - a for a, b in spans) < 0.7 * acc.shape[0]
+    everywhere = StepDetector(active_span_mps2=None).detect(acc, fs)
+    assert everywhere._active_spans(np.asarray(acc), fs) == [(0, acc.shape[0])]
+    assert screened.contacts_s_ == pytest.approx(everywhere.contacts_s_, abs=1e-9)
+    assert screened.impacts_s_ == pytest.approx(everywhere.impacts_s_, abs=1e-9)
+    assert [(b.kind, b.steps) for b in screened.bouts_] == [
+        (b.kind, b.steps) for b in everywhere.bouts_
+    ]
+    assert sum(b.steps for b in screened.bouts_) >= 40

@@ -231,7 +231,7 @@ def test_quick_bends_peak_from_gyroscope_or_still_pause(placement: str, gyro: bo
         assert b.peak_deg == pytest.approx(truth["peak_inclination_deg"], abs=1.5)
         assert abs(b.start_s - truth["onset_s"]) <= 0.15
         assert abs(b.end_s - truth["end_s"]) <= 0.15
-    assert p.result()["algorithm"]["version"] == "1.1"
+    assert p.result()["algorithm"]["version"] == TrunkPosture.version
 
 
 def test_lift_sets_classified_across_placements_and_spines() -> None:
@@ -388,3 +388,29 @@ def test_cli_analyze_posture_json() -> None:
         assert {"start_s", "end_s", "peak_deg", "loaded"} <= set(e)
         assert isinstance(e["loaded"], bool)
         assert math.isfinite(e["peak_deg"])
+
+
+def test_given_repetitions_and_gait_give_the_same_analysis() -> None:
+    """A caller that already has the repetition sets and gait bouts (the day's
+    analysis) gets what the posture analysis finds on its own; the per-sample
+    angles are at the working rate."""
+    from balance_mon.analysis.loading import StepDetector
+    from balance_mon.analysis.posture import repetition_windows
+    from balance_mon.analysis.reps import RepCounter
+
+    res = simulate_lifts("squat", lifts=6, sensor=SensorSpec(placement="lower_back"), seed=3)
+    rec = res.recording
+    own = TrunkPosture().analyze_recording(rec)
+    reps = RepCounter().count(rec.acc_mps2, rec.fs_hz, gyr_dps=rec.gyr_dps)
+    gait = StepDetector().detect(rec.acc_mps2, rec.fs_hz).bouts_
+    given = TrunkPosture().analyze_recording(
+        rec,
+        rep_windows=repetition_windows(reps.sets_),
+        gait_spans=[(b.start_s, b.end_s) for b in gait if b.gait],
+    )
+    assert given.result() == own.result()
+    assert len(own.bends_) == 6
+    assert sum(b.in_repetition for b in own.bends_) == sum(b.in_repetition for b in given.bends_)
+    assert np.diff(own.time_s_).mean() == pytest.approx(4.0 / rec.fs_hz)  # 100 Hz -> 25 Hz
+    none = TrunkPosture().analyze_recording(rec, rep_windows=[], gait_spans=[])
+    assert not any(b.in_repetition for b in none.bends_)

@@ -117,7 +117,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import signal
 
 from ..consts import GRAVITY_MPS2
-from ..dsp.filters import highpass_zero_phase, lowpass_zero_phase
+from ..dsp.filters import highpass_zero_phase, lowpass_zero_phase, moving_mean, moving_sd
 from ..dsp.gaps import uniform_segments
 from ..errors import RecordingError
 from ..recording import FULL_SCALES_G, Recording, detect_clipping
@@ -143,6 +143,21 @@ SINGLE_SAMPLE_TOLERANCE = 0.001
 #: Axis values below this are never clipping (detect_clipping's own floor: no
 #: body-worn sensor has a range below 2 g), m/s^2.
 CLIP_MIN_LEVEL_MPS2 = 1.5 * GRAVITY_MPS2
+
+#: Steps are looked for only within :data:`ACTIVE_PAD_S` of a second in which
+#: some axis of the acceleration spans at least this much, m/s^2: half the
+#: smallest contact peak (``step_min_mps2``, 0.6 m/s^2), which rises at least
+#: that far above the signal around it. Quiet sitting, lying and standing
+#: (sway 0.02-0.1 m/s^2, sensor noise) stay below it and cost nothing.
+ACTIVE_SPAN_MPS2 = 0.3
+
+#: Seconds of signal kept on each side of an active second: more than the
+#: rest search before and after a stair bout (3 step times of at most 1.6 s,
+#: plus half the 1 s window of its moving SD) and a jump's take-off (1 s).
+#: The stretch then starts and ends at rest, where the filters (0.25 Hz
+#: high-pass, 0.5 Hz gravity low-pass) see a nearly constant signal and give
+#: the same values as on the whole recording.
+ACTIVE_PAD_S = 6.0
 
 #: Bout kinds that are gait (their contacts are steps).
 GAIT_KINDS = ("walk", "run", "stairs_up", "stairs_down")
@@ -232,16 +247,6 @@ def _unit(x: FloatArray) -> FloatArray:
     return x / n[:, None]
 
 
-def _moving_sd(x: FloatArray, n: int) -> FloatArray:
-    """Centred moving standard deviation of each column, summed in quadrature."""
-    if n <= 1:
-        return np.zeros(x.shape[0])
-    k = np.ones(n) / n
-    m = np.column_stack([np.convolve(c, k, mode="same") for c in x.T])
-    m2 = np.column_stack([np.convolve(c * c, k, mode="same") for c in x.T])
-    return np.sqrt(np.maximum(m2 - m * m, 0.0).sum(axis=1))
-
-
 class StepDetector:
     """Foot contacts and gait bouts from a trunk accelerometer (module docstring).
 
@@ -300,6 +305,9 @@ class StepDetector:
         the real MS001 walk; 1.5 as ``cadence_change``: a longer step is a
         pause or another movement, a step under half is a second peak of one
         contact).
+    active_span_mps2 : contacts are looked for only around seconds in which
+        an axis spans at least this (default :data:`ACTIVE_SPAN_MPS2`); None
+        looks everywhere (same contacts, slower on long quiet recordings).
 
     Attributes
     ----------
@@ -309,7 +317,7 @@ class StepDetector:
         countermovement, push-off and absorption of a jump), never steps.
     """
 
-    version = "1.1"
+    version = "1.2"
 
     def __init__(
         self,
@@ -331,6 +339,7 @@ class StepDetector:
         impact_window_s: float = 0.4,
         takeoff_s: float = 1.0,
         edge_step_range: tuple[float, float] = (0.5, 1.5),
+        active_span_mps2: float | None = ACTIVE_SPAN_MPS2,
     ) -> None:
         self.step_min_mps2 = step_min_mps2
         self.min_interval_s = min_interval_s
@@ -349,6 +358,7 @@ class StepDetector:
         self.impact_window_s = impact_window_s
         self.takeoff_s = takeoff_s
         self.edge_step_range = edge_step_range
+        self.active_span_mps2 = active_span_mps2
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -366,6 +376,36 @@ class StepDetector:
         self.bouts_: list[GaitBout] = []
         if acc.shape[0] < max(int(2 * fs), 8):
             return self
+        for a, b in self._active_spans(acc, fs):
+            self._detect_span(acc[a:b], fs, t0_s + a / fs)
+        return self
+
+    def _active_spans(self, acc: FloatArray, fs: float) -> list[tuple[int, int]]:
+        """Sample ranges within ``ACTIVE_PAD_S`` of a second whose axes span
+        ``active_span_mps2`` or more (module constants); the whole signal when
+        that is None or the spans would cover most of it anyway."""
+        n = acc.shape[0]
+        blk = max(int(round(fs)), 1)
+        nb = n // blk
+        if self.active_span_mps2 is None or nb < 2:
+            return [(0, n)]
+        starts = np.arange(0, n, blk)  # the last second may be partial
+        span = np.maximum.reduceat(acc, starts, axis=0) - np.minimum.reduceat(acc, starts, axis=0)
+        active = span.max(axis=1) >= self.active_span_mps2
+        pad = int(math.ceil(ACTIVE_PAD_S * fs / blk))
+        out: list[tuple[int, int]] = []
+        for j in np.flatnonzero(active).tolist():
+            a, b = max((j - pad) * blk, 0), min((j + 1 + pad) * blk, n)
+            if out and a <= out[-1][1]:
+                out[-1] = (out[-1][0], b)
+            else:
+                out.append((a, b))
+        if sum(b - a for a, b in out) >= 0.8 * n:
+            return [(0, n)]
+        return [(a, b) for a, b in out if b - a >= max(int(2 * fs), 8)]
+
+    def _detect_span(self, acc: FloatArray, fs: float, t0_s: float) -> None:
+        """Contacts and bouts of one stretch, appended to the attributes."""
         g_hat = _unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(0.5, 0.2 * fs)))
         acc_f = lowpass_zero_phase(acc, fs, cutoff_hz=min(5.0, 0.4 * fs))
         a_v = np.einsum("ij,ij->i", acc_f, g_hat) - GRAVITY_MPS2
@@ -373,14 +413,13 @@ class StepDetector:
         a_vf = highpass_zero_phase(a_v, fs, cutoff_hz=min(0.25, 0.1 * fs), order=2)
         dist = max(int(round(self.min_interval_s * fs)), 1)
         pk, _ = signal.find_peaks(a_vf, height=self.step_min_mps2, distance=dist)
-        self.contacts_s_ = (t0_s + pk / fs).tolist()
+        self.contacts_s_ += (t0_s + pk / fs).tolist()
         if pk.size < self.min_bout_steps:
-            return self
+            return
         gap = self.max_step_s * fs
         linked = np.diff(pk) <= gap  # contact j and j + 1 belong to one run of contacts
         impact = self._impacts(pk, linked, a_vf, acc, fs)
-        self.impacts_s_ = (t0_s + pk[impact] / fs).tolist()
-        rest = _moving_sd(acc, max(int(round(fs)), 2)) < self.rest_sd_mps2
+        self.impacts_s_ += (t0_s + pk[impact] / fs).tolist()
         # runs of contacts: cut at long gaps and at impacts (which are not steps)
         runs: list[list[int]] = [[]]
         for j in range(pk.size):
@@ -394,7 +433,7 @@ class StepDetector:
             if len(run) < self.min_bout_steps:
                 continue
             for core, idx in self._assemble(pk[run], self._split(pk[run], a_h, g_hat)):
-                bout = self._bout(core, a_vf, a_v, a_h, g_hat, rest, fs, t0_s)
+                bout = self._bout(core, a_vf, a_v, a_h, g_hat, acc, fs, t0_s)
                 if idx.size > core.size:
                     half = 30.0 / bout.cadence_spm
                     bout = replace(
@@ -404,7 +443,6 @@ class StepDetector:
                         contacts_s=tuple((t0_s + idx / fs).tolist()),
                     )
                 self.bouts_.append(bout)
-        return self
 
     def _assemble(
         self, seq: NDArray[np.intp], pieces: list[NDArray[np.intp]]
@@ -490,8 +528,8 @@ class StepDetector:
         n = pk.size
         amp = a_vf[pk]
         w = max(int(round(self.flight_window_s * fs)), 1)
-        mag = np.linalg.norm(acc, axis=1) / GRAVITY_MPS2
-        flying = np.convolve(mag, np.ones(w) / w, mode="same") < self.flight_g
+        mag = np.sqrt(np.einsum("ij,ij->i", acc, acc)) / GRAVITY_MPS2
+        flying = moving_mean(mag, w) < self.flight_g
         reach = int(round(self.max_step_s * fs))
         takeoff = np.full(n, -1)
         for j in range(n):
@@ -584,7 +622,7 @@ class StepDetector:
         a_v: FloatArray,
         a_h: FloatArray,
         g_hat: FloatArray,
-        rest: NDArray[np.bool_],
+        acc: FloatArray,
         fs: float,
         t0: float,
     ) -> GaitBout:
@@ -597,7 +635,7 @@ class StepDetector:
         reg = _regularity(a_vf, i0, i1, lag)
         elevation = None
         if alt < -self.alternation_min and cadence <= self.max_cadence_spm:
-            elevation = self._elevation(a_v, rest, int(idx[0]), int(idx[-1]), period, fs)
+            elevation = self._elevation(a_v, acc, int(idx[0]), int(idx[-1]), period, fs)
             rise = elevation / idx.size if elevation is not None else 0.0
             if rise >= self.stair_rise_m:
                 kind = "stairs_up"
@@ -623,14 +661,24 @@ class StepDetector:
             regularity=reg,
         )
 
-    @staticmethod
     def _elevation(
-        a_v: FloatArray, rest: NDArray[np.bool_], i0: int, i1: int, period: float, fs: float
+        self, a_v: FloatArray, acc: FloatArray, i0: int, i1: int, period: float, fs: float
     ) -> float | None:
-        """Height gained between the rests before and after the bout, or None."""
+        """Height gained between the rests before and after the bout, or None.
+
+        Rest: the moving SD (1 s) of the acceleration under ``rest_sd_mps2``,
+        looked for within three step times of the bout's first and last contact.
+        """
         reach = int(round(3.0 * period))
-        before = np.flatnonzero(rest[max(i0 - reach, 0) : i0])
-        after = np.flatnonzero(rest[i1 : i1 + reach])
+        win = max(int(round(fs)), 2)
+
+        def rest(a: int, b: int) -> NDArray[np.bool_]:
+            lo, hi = max(a - win, 0), min(b + win, acc.shape[0])
+            sd = moving_sd(acc[lo:hi], win)[a - lo : b - lo]
+            return sd < self.rest_sd_mps2
+
+        before = np.flatnonzero(rest(max(i0 - reach, 0), i0))
+        after = np.flatnonzero(rest(i1, min(i1 + reach, acc.shape[0])))
         if not before.size or not after.size:
             return None
         r0 = max(i0 - reach, 0) + int(before[-1])
@@ -680,23 +728,32 @@ def _alternation(a_h: FloatArray, g_hat: FloatArray, i0: int, i1: int, lag: int)
     """
     if lag < 1 or i1 - i0 <= lag + 2:
         return 0.0
-    u = g_hat[i0 : i1 + 1].mean(axis=0)
-    u /= np.linalg.norm(u)
-    e1 = np.cross(u, [1.0, 0.0, 0.0])
-    if np.linalg.norm(e1) < 0.1:
-        e1 = np.cross(u, [0.0, 1.0, 0.0])
-    e1 /= np.linalg.norm(e1)
-    e2 = np.cross(u, e1)
-    h = a_h[i0 : i1 + 1] @ np.column_stack([e1, e2])
-    h = h - h.mean(axis=0)
+    ux, uy, uz = (float(v) for v in g_hat[i0 : i1 + 1].mean(axis=0))
+    nu = math.sqrt(ux * ux + uy * uy + uz * uz)
+    ux, uy, uz = ux / nu, uy / nu, uz / nu
+    # e1 = u x (1, 0, 0), or u x (0, 1, 0) when u is near the x axis; e2 = u x e1
+    e1 = (0.0, uz, -uy) if uz * uz + uy * uy >= 0.01 else (-uz, 0.0, ux)
+    n1 = math.sqrt(e1[0] ** 2 + e1[1] ** 2 + e1[2] ** 2)
+    e1 = (e1[0] / n1, e1[1] / n1, e1[2] / n1)
+    e2 = (uy * e1[2] - uz * e1[1], uz * e1[0] - ux * e1[2], ux * e1[1] - uy * e1[0])
+    h = a_h[i0 : i1 + 1] @ np.array([e1, e2]).T
+    h -= h.mean(axis=0)
     c0 = h.T @ h / h.shape[0]
-    if np.trace(c0) <= 1e-12:
+    tr0 = float(c0[0, 0] + c0[1, 1])
+    if tr0 <= 1e-12:
         return 0.0
     c1 = h[:-lag].T @ h[lag:] / (h.shape[0] - lag)
     c1 = 0.5 * (c1 + c1.T)
-    c0 = c0 + 1e-6 * np.trace(c0) * np.eye(2)
-    w = np.linalg.eigvals(np.linalg.solve(c0, c1)).real
-    return float(np.clip(w.min(), -1.0, 1.0))
+    c0 = c0 + 1e-6 * tr0 * np.eye(2)
+    # generalised eigenvalues of (c1, c0), both symmetric, c0 positive definite: real,
+    # the roots of det(c1 - w c0) = 0
+    a = float(c0[0, 0] * c0[1, 1] - c0[0, 1] * c0[1, 0])
+    b = -float(
+        c1[0, 0] * c0[1, 1] + c1[1, 1] * c0[0, 0] - c1[0, 1] * c0[1, 0] - c1[1, 0] * c0[0, 1]
+    )
+    c = float(c1[0, 0] * c1[1, 1] - c1[0, 1] * c1[1, 0])
+    w_min = (-b - math.sqrt(max(b * b - 4.0 * a * c, 0.0))) / (2.0 * a)
+    return float(min(max(w_min, -1.0), 1.0))
 
 
 def _regularity(a_v: FloatArray, i0: int, i1: int, lag: int) -> float:
@@ -749,7 +806,7 @@ class ImpactLoading:
     clipped_samples_ : clipped samples in the whole recording.
     """
 
-    version = "1.1"
+    version = "1.2"
 
     def __init__(
         self,
@@ -820,7 +877,7 @@ class ImpactLoading:
         return StepDetector(**self.steps.get_params()) if self.steps else StepDetector()
 
     def _peaks(self, acc: FloatArray, t: FloatArray, fs: float) -> None:
-        mag = np.linalg.norm(acc, axis=1) / GRAVITY_MPS2
+        mag = np.sqrt(np.einsum("ij,ij->i", acc, acc)) / GRAVITY_MPS2
         dist = max(int(round(self.min_interval_s * fs)), 1)
         pk, _ = signal.find_peaks(mag, height=self.min_peak_g, distance=dist)
         self.clipped_samples_ = detect_clipping(acc)

@@ -137,9 +137,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.ndimage import median_filter
 from scipy.optimize import least_squares
 from scipy.signal import lfilter
-from scipy.spatial.transform import Rotation
 
-from ..dsp.filters import lowpass_zero_phase
+from ..dsp.filters import block_mean, lowpass_zero_phase, moving_sd, working_factor
 from ..dsp.gaps import Segment, uniform_segments
 from ..errors import BalanceMonError, RecordingError, TooShortError
 from ..recording import AxisMap, Recording
@@ -155,6 +154,7 @@ __all__ = [
     "axes_vector",
     "peak_flexion_per_rep",
     "rep_alignment_text",
+    "repetition_windows",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -212,6 +212,21 @@ VALLEY_MEDIAN_S = 1.0
 #: simulated bends (7 deg, 0.12 g), so a larger excess is the trunk truly
 #: going further than where it paused.
 STILL_PEAK_GUARD_G = 0.2
+
+#: The analysis works at this rate or just above (block means of the samples),
+#: Hz: five times the highest low-pass used (5 Hz), so the filtered signals
+#: keep their shape; on the simulated bends and lifts 25 Hz recordings timed
+#: as well as 200 Hz ones (``bench/validate_bone.py``, by rate).
+WORK_RATE_HZ = 25.0
+
+#: A bend's start and end are searched for this far from its excursion beyond
+#: ``bend_min_deg``, s (a slow bend takes 2-3 s to reach the threshold).
+BEND_SEARCH_S = 3.0
+
+#: The detail signals of a stretch of bends are filtered with this much more
+#: on each side, so the filters (at 3 Hz and above) have settled where the
+#: bends are searched, s.
+FILTER_PAD_S = 3.0
 
 #: What the sensor's inclination measures, per placement.
 SEGMENT_OF_PLACEMENT = {"lower_back": "pelvis", "sternum": "trunk"}
@@ -323,13 +338,41 @@ def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     )
 
 
-def _moving_sd(x: FloatArray, n: int) -> FloatArray:
-    if n <= 1:
-        return np.zeros(x.shape[0])
-    k = np.ones(n) / n
-    m = np.column_stack([np.convolve(c, k, mode="same") for c in x.T])
-    m2 = np.column_stack([np.convolve(c * c, k, mode="same") for c in x.T])
-    return np.sqrt(np.maximum(m2 - m * m, 0.0).sum(axis=1))
+def _quat_mul(p: FloatArray, q: FloatArray) -> FloatArray:
+    """Hamilton products ``p q`` of (n, 4) scalar-last quaternions (scipy's order):
+    the rotation q followed by p, as ``Rotation(p) * Rotation(q)``."""
+    x1, y1, z1, w1 = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
+    x2, y2, z2, w2 = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    out = np.empty(np.broadcast_shapes(p.shape, q.shape))
+    out[:, 0] = w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2
+    out[:, 1] = w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2
+    out[:, 2] = w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2
+    out[:, 3] = w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2
+    return out
+
+
+def _quat_conj(q: FloatArray) -> FloatArray:
+    return q * np.array([-1.0, -1.0, -1.0, 1.0])
+
+
+def _quat_from_rotvec(v: FloatArray) -> FloatArray:
+    """Unit quaternions (n, 4), scalar last, of rotation vectors (n, 3) in rad."""
+    th = np.sqrt(np.einsum("ij,ij->i", v, v))
+    # sin(th / 2) / th, its series near 0 (error below 1e-16 for th < 1e-3)
+    k = np.where(th > 1e-3, np.sin(0.5 * th) / np.where(th > 1e-3, th, 1.0), 0.5 - th * th / 48.0)
+    out = np.empty((v.shape[0], 4))
+    out[:, :3] = v * k[:, None]
+    out[:, 3] = np.cos(0.5 * th)
+    return out
+
+
+def _quat_rotate_inv(q: FloatArray, v: FloatArray) -> FloatArray:
+    """``v`` (3,) rotated by the inverse of each unit quaternion of ``q`` (n, 4):
+    ``Rotation.from_quat(q).inv().apply(v)``."""
+    u = -q[:, :3]  # the conjugate's vector part
+    w = q[:, 3:4]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
 
 
 def _angle_deg(a: FloatArray, b: FloatArray) -> float:
@@ -473,21 +516,45 @@ def _fit_step(t: FloatArray, y: FloatArray) -> tuple[float, float] | None:
 
 
 @dataclass
-class _Signals:
-    """Pooled per-sample signals of every gap-free stretch."""
+class _Day:
+    """Signals of every gap-free stretch at the working rate, pooled."""
 
     time_s: FloatArray
     seg: NDArray[np.intp]  # stretch index of each sample
-    fs: FloatArray  # rate of each sample's stretch
+    fs: FloatArray  # working rate of each sample's stretch
+    bounds: list[tuple[int, int, float]]  # (first, stop, working rate) of each stretch
+    acc: FloatArray  # block means of the acceleration, m/s^2
+    gyr: FloatArray | None  # block means of the angular rate, deg/s
     g: FloatArray  # unit gravity direction (gravity_cutoff_hz)
+    quiet: NDArray[np.bool_]
+    gait: NDArray[np.bool_]
+    rep_start_s: FloatArray  # repetition windows, sorted by start
+    rep_end_s: FloatArray
+    rep_max_s: float  # longest repetition window
+
+
+@dataclass
+class _Window:
+    """Detail signals of one stretch of bends, at the working rate (local indices).
+
+    ``fl``, ``lat`` and ``incl`` are views of the analyser's per-sample
+    angles: what is written to them (the gyroscope's angles inside a bend)
+    is the result.
+    """
+
+    time_s: FloatArray
+    fs: float
+    g: FloatArray
     g_fast: FloatArray  # unit gravity direction (3 Hz), for the rate without a gyroscope
     acc_mag: FloatArray  # |a| low-passed at 5 Hz, m/s^2
     acc5: FloatArray  # acceleration low-passed at 5 Hz, m/s^2
     still: NDArray[np.bool_]  # moving SD (0.3 s) of acc5 below STILL_SD_MPS2
-    gyr: FloatArray | None  # deg/s, low-passed at 5 Hz
-    quiet: NDArray[np.bool_]
-    gait: NDArray[np.bool_]
-    reps: list[tuple[float, float]]
+    gyr: FloatArray | None  # deg/s, low-passed at 5 Hz, bias removed
+    rate: FloatArray  # tilt rate, deg/s
+    flex_fast: FloatArray  # flexion from g_fast, deg
+    fl: FloatArray
+    lat: FloatArray
+    incl: FloatArray
 
 
 class TrunkPosture:
@@ -532,6 +599,9 @@ class TrunkPosture:
         gyroscope (:meth:`_timing_rate`), fitted to the angle without one
         (:func:`_fit_step`) (default True); False: the rate-threshold
         crossings themselves.
+    work_rate_hz : the analysis runs on block means of the samples at this
+        rate or just above (default :data:`WORK_RATE_HZ`); the per-sample
+        attributes are at that rate.
 
     Attributes
     ----------
@@ -546,7 +616,7 @@ class TrunkPosture:
     segment_ : ``pelvis``, ``trunk`` or ``sensor``.
     """
 
-    version = "1.1"
+    version = "1.2"
 
     def __init__(
         self,
@@ -573,6 +643,7 @@ class TrunkPosture:
         use_reps: bool = True,
         use_gyro: bool = True,
         smooth_onset: bool = True,
+        work_rate_hz: float = WORK_RATE_HZ,
     ) -> None:
         self.flexion_threshold_deg = flexion_threshold_deg
         self.high_flexion_deg = high_flexion_deg
@@ -596,6 +667,7 @@ class TrunkPosture:
         self.use_reps = use_reps
         self.use_gyro = use_gyro
         self.smooth_onset = smooth_onset
+        self.work_rate_hz = work_rate_hz
 
     def get_params(self) -> dict[str, Any]:
         out = {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
@@ -635,8 +707,21 @@ class TrunkPosture:
         )
         return self._run([seg], axes=axes, placement=placement, height_m=self.height_m)
 
-    def analyze_recording(self, rec: Recording) -> TrunkPosture:
-        """Analyse every gap-free stretch of ``rec`` (reference and forward pooled)."""
+    def analyze_recording(
+        self,
+        rec: Recording,
+        *,
+        rep_windows: Sequence[tuple[float, float]] | None = None,
+        gait_spans: Sequence[tuple[float, float]] | None = None,
+    ) -> TrunkPosture:
+        """Analyse every gap-free stretch of ``rec`` (reference and forward pooled).
+
+        ``rep_windows`` (repetition windows, :func:`repetition_windows`) and
+        ``gait_spans`` (``(start_s, end_s)`` of gait bouts, as
+        :class:`.loading.StepDetector` finds them) let a caller that already
+        has them (:class:`.daily.DailyActivity`) save finding them again;
+        None finds them here (``use_reps`` False: no repetitions).
+        """
         segs = [s for s in uniform_segments(rec) if s.time_s.size >= 4]
         if not segs:
             raise TooShortError(f"{rec.source or 'recording'}: no gap-free stretch to analyse")
@@ -648,7 +733,14 @@ class TrunkPosture:
                 height = None
             if height is not None and not (1.0 <= height <= 2.5):
                 height = None
-        return self._run(segs, axes=rec.axes, placement=rec.placement, height_m=height)
+        return self._run(
+            segs,
+            axes=rec.axes,
+            placement=rec.placement,
+            height_m=height,
+            rep_windows=rep_windows,
+            gait_spans=gait_spans,
+        )
 
     def rep_alignment(self, windows: Sequence[tuple[float, float]]) -> list[dict[str, Any]]:
         """Peak flexion in each repetition window ``(start_s, end_s)``.
@@ -747,83 +839,109 @@ class TrunkPosture:
         axes: AxisMap | None,
         placement: str,
         height_m: float | None,
+        rep_windows: Sequence[tuple[float, float]] | None = None,
+        gait_spans: Sequence[tuple[float, float]] | None = None,
     ) -> TrunkPosture:
         self.segment_ = SEGMENT_OF_PLACEMENT.get(placement, "sensor")
         self.height_used_m_ = float(height_m) if height_m else DEFAULT_HEIGHT_M
-        sig = self._signals(segs)
-        u = self._reference(sig, axes)
-        f, l_axis = self._forward(sig, u, axes)
-        g = sig.g
+        day = self._day(segs, rep_windows, gait_spans)
+        u = self._reference(day, axes)
+        f, l_axis = self._forward(day, u, axes)
+        g = day.g
         gu = g @ u
         self.inclination_deg_ = np.degrees(np.arccos(np.clip(gu, -1.0, 1.0)))
-        gf = sig.g_fast
         if f is None:
             self.flexion_deg_ = self.inclination_deg_.copy()
             self.lateral_deg_ = np.full(gu.size, np.nan)
-            self._flex_fast = np.degrees(np.arccos(np.clip(gf @ u, -1.0, 1.0)))
         else:
             self.flexion_deg_ = np.degrees(np.arctan2(-(g @ f), gu))
             self.lateral_deg_ = np.degrees(np.arcsin(np.clip(-(g @ l_axis), -1.0, 1.0)))
-            self._flex_fast = np.degrees(np.arctan2(-(gf @ f), gf @ u))
-        self.time_s_ = sig.time_s
+        self.time_s_ = day.time_s
         self._frame = (u, f, l_axis)
-        rate = self._tilt_rate(sig, u)
+        self._gyr_bias = None
         self.twist_rate_dps_ = None
-        if sig.gyr is not None:
-            self.twist_rate_dps_ = sig.gyr @ u
-        self.bends_ = self._bends(sig, rate, placement)
+        if day.gyr is not None:
+            self._gyr_bias = (
+                np.median(day.gyr[day.quiet], axis=0) if day.quiet.any() else np.zeros(3)
+            )
+            # rotation about the long axis: the projection commutes with the filter
+            self.twist_rate_dps_ = np.concatenate(
+                [
+                    lowpass_zero_phase(
+                        day.gyr[lo:hi] @ u - float(self._gyr_bias @ u),
+                        fs,
+                        cutoff_hz=min(5.0, 0.4 * fs),
+                    )
+                    for lo, hi, fs in day.bounds
+                ]
+            )
+        self._day_reps = (day.rep_start_s, day.rep_end_s, day.rep_max_s)
+        self.bends_ = self._bends(day, placement)
         self.events_ = [b for b in self.bends_ if b.event]
-        self.twists_ = self._twists(sig)
+        self.twists_ = self._twists(day)
         self.sets_ = self._sets()
         return self
 
-    def _signals(self, segs: list[Segment]) -> _Signals:
-        parts: dict[str, list[Any]] = {
-            k: [] for k in ("t", "seg", "fs", "g", "gf", "mag", "acc5", "still", "gyr", "q")
-        }
+    def _day(
+        self,
+        segs: list[Segment],
+        rep_windows: Sequence[tuple[float, float]] | None,
+        gait_spans: Sequence[tuple[float, float]] | None,
+    ) -> _Day:
+        """The whole recording at the working rate: gravity, quiet and gait, repetitions."""
         has_gyro = self.use_gyro and all(s.gyr_dps is not None for s in segs)
+        parts: dict[str, list[Any]] = {k: [] for k in ("t", "acc", "gyr", "g", "q")}
+        bounds: list[tuple[int, int, float]] = []
         reps: list[tuple[float, float]] = []
-        gait_spans: list[tuple[float, float]] = []
-        for i, s in enumerate(segs):
-            fs = s.fs_hz
-            acc = s.acc_mps2
-            n = acc.shape[0]
-            parts["t"].append(s.time_s)
-            parts["seg"].append(np.full(n, i))
-            parts["fs"].append(np.full(n, fs))
+        gait: list[tuple[float, float]] = []
+        n_total = 0
+        for s in segs:
+            k = working_factor(s.fs_hz, self.work_rate_hz)
+            n = s.acc_mps2.shape[0] // k
+            if n < 4:
+                continue
+            fs = s.fs_hz / k
+            acc = block_mean(s.acc_mps2, k)
+            # block means are centred between their first and last sample
+            parts["t"].append(s.time_s[0] + (np.arange(n) * k + 0.5 * (k - 1)) / s.fs_hz)
+            parts["acc"].append(acc)
+            if has_gyro:
+                assert s.gyr_dps is not None
+                parts["gyr"].append(block_mean(s.gyr_dps, k))
             parts["g"].append(
                 _unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(self.gravity_cutoff_hz, 0.4 * fs)))
             )
-            parts["gf"].append(_unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(3.0, 0.4 * fs))))
-            acc5 = lowpass_zero_phase(acc, fs, cutoff_hz=min(5.0, 0.4 * fs))
-            parts["mag"].append(np.linalg.norm(acc5, axis=1))
-            parts["acc5"].append(acc5)
-            parts["still"].append(_moving_sd(acc5, max(int(round(0.3 * fs)), 2)) < STILL_SD_MPS2)
-            if has_gyro:
-                assert s.gyr_dps is not None
-                parts["gyr"].append(lowpass_zero_phase(s.gyr_dps, fs, cutoff_hz=min(5.0, 0.4 * fs)))
-            parts["q"].append(_moving_sd(acc, max(int(round(fs)), 2)) < self.quiet_sd_mps2)
-            det = StepDetector().detect(acc, fs, t0_s=float(s.time_s[0]))
-            gait_spans += [(b.start_s, b.end_s) for b in det.bouts_ if b.gait]
-            if self.use_reps:
+            parts["q"].append(moving_sd(acc, max(int(round(fs)), 2)) < self.quiet_sd_mps2)
+            bounds.append((n_total, n_total + n, fs))
+            n_total += n
+            if gait_spans is None:
+                det = StepDetector().detect(s.acc_mps2, s.fs_hz, t0_s=float(s.time_s[0]))
+                gait += [(b.start_s, b.end_s) for b in det.bouts_ if b.gait]
+            if rep_windows is None and self.use_reps:
                 reps += self._reps(s)
+        if not bounds:
+            raise TooShortError("no gap-free stretch long enough for the posture analysis")
         t = np.concatenate(parts["t"])
-        gait = np.zeros(t.size, dtype=bool)
-        for a, b in gait_spans:
-            gait |= (t >= a) & (t <= b)
-        return _Signals(
+        gait_mask = np.zeros(t.size, dtype=bool)
+        for a, b in gait if gait_spans is None else gait_spans:
+            gait_mask[np.searchsorted(t, a, "left") : np.searchsorted(t, b, "right")] = True
+        if rep_windows is not None and self.use_reps:
+            reps = [(float(a), float(b)) for a, b in rep_windows]
+        reps.sort()
+        r = np.asarray(reps, dtype=np.float64).reshape(-1, 2)
+        return _Day(
             time_s=t,
-            seg=np.concatenate(parts["seg"]),
-            fs=np.concatenate(parts["fs"]),
-            g=np.concatenate(parts["g"]),
-            g_fast=np.concatenate(parts["gf"]),
-            acc_mag=np.concatenate(parts["mag"]),
-            acc5=np.concatenate(parts["acc5"]),
-            still=np.concatenate(parts["still"]),
+            seg=np.concatenate([np.full(hi - lo, i) for i, (lo, hi, _f) in enumerate(bounds)]),
+            fs=np.concatenate([np.full(hi - lo, f) for lo, hi, f in bounds]),
+            bounds=bounds,
+            acc=np.concatenate(parts["acc"]),
             gyr=np.concatenate(parts["gyr"]) if has_gyro else None,
+            g=np.concatenate(parts["g"]),
             quiet=np.concatenate(parts["q"]),
-            gait=gait,
-            reps=reps,
+            gait=gait_mask,
+            rep_start_s=r[:, 0],
+            rep_end_s=r[:, 1],
+            rep_max_s=float((r[:, 1] - r[:, 0]).max()) if r.size else 0.0,
         )
 
     @staticmethod
@@ -835,14 +953,9 @@ class TrunkPosture:
             rc = RepCounter().count(s.acc_mps2, s.fs_hz, gyr_dps=s.gyr_dps, t0_s=float(s.time_s[0]))
         except BalanceMonError:
             return []
-        out = []
-        for rs in rc.sets_:
-            # a rep spans one extreme posture to the next; pad by half a period
-            half = 0.5 * rs.period_s
-            out += [(r.start_s - half, r.end_s + half) for r in rs.reps]
-        return out
+        return repetition_windows(rc.sets_)
 
-    def _reference(self, sig: _Signals, axes: AxisMap | None) -> FloatArray:
+    def _reference(self, sig: _Day, axes: AxisMap | None) -> FloatArray:
         g = sig.g
         ref = self.reference
         if ref is not None:
@@ -895,7 +1008,7 @@ class TrunkPosture:
         return self.reference_
 
     def _forward(
-        self, sig: _Signals, u: FloatArray, axes: AxisMap | None
+        self, sig: _Day, u: FloatArray, axes: AxisMap | None
     ) -> tuple[FloatArray | None, FloatArray | None]:
         def flat(v: FloatArray) -> FloatArray | None:
             w = v - (v @ u) * u
@@ -940,88 +1053,140 @@ class TrunkPosture:
                 left = -left  # lateral lean positive towards the metadata's +ml
         return f, left
 
-    def _tilt_rate(self, sig: _Signals, u: FloatArray) -> FloatArray:
-        """Tilt rate (deg/s): gyroscope perpendicular to the long axis, else from gravity."""
-        if sig.gyr is not None:
-            w = sig.gyr - np.median(sig.gyr[sig.quiet], axis=0) if sig.quiet.any() else sig.gyr
-            self._gyr_unbiased = w
-            return np.linalg.norm(w - np.outer(w @ u, u), axis=1)
-        self._gyr_unbiased = None
-        out = np.zeros(sig.time_s.size)
-        for s_id in np.unique(sig.seg):
-            idx = np.flatnonzero(sig.seg == s_id)
-            gf = sig.g_fast[idx]
-            fs = float(sig.fs[idx[0]])
-            if idx.size > 2:
-                out[idx] = np.degrees(np.linalg.norm(np.gradient(gf, axis=0), axis=1)) * fs
-        return out
+    def _window(self, day: _Day, p0: int, p1: int, fs: float) -> _Window:
+        """Detail signals of samples ``[p0, p1)`` (one stretch) for the bends in it."""
+        acc = day.acc[p0:p1]
+        g_fast = _unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(3.0, 0.4 * fs)))
+        acc5 = lowpass_zero_phase(acc, fs, cutoff_hz=min(5.0, 0.4 * fs))
+        u, f, _l = self._frame
+        if f is None:
+            flex_fast = np.degrees(np.arccos(np.clip(g_fast @ u, -1.0, 1.0)))
+        else:
+            flex_fast = np.degrees(np.arctan2(-(g_fast @ f), g_fast @ u))
+        gyr = None
+        if day.gyr is not None and self._gyr_bias is not None:
+            gyr = lowpass_zero_phase(day.gyr[p0:p1], fs, cutoff_hz=min(5.0, 0.4 * fs))
+            gyr -= self._gyr_bias
+            rate = np.linalg.norm(gyr - np.outer(gyr @ u, u), axis=1)
+        else:
+            rate = np.degrees(np.linalg.norm(np.gradient(g_fast, axis=0), axis=1)) * fs
+        return _Window(
+            time_s=day.time_s[p0:p1],
+            fs=fs,
+            g=day.g[p0:p1],
+            g_fast=g_fast,
+            acc_mag=np.linalg.norm(acc5, axis=1),
+            acc5=acc5,
+            still=moving_sd(acc5, max(int(round(0.3 * fs)), 2)) < STILL_SD_MPS2,
+            gyr=gyr,
+            rate=rate,
+            flex_fast=flex_fast,
+            fl=self.flexion_deg_[p0:p1],
+            lat=self.lateral_deg_[p0:p1],
+            incl=self.inclination_deg_[p0:p1],
+        )
 
-    def _bends(self, sig: _Signals, rate: FloatArray, placement: str) -> list[Bend]:
+    def _bends(self, day: _Day, placement: str) -> list[Bend]:
+        """Bends of every stretch; the detail signals only around them.
+
+        Excursions of flexion beyond ``bend_min_deg`` are found on the whole
+        recording; each group of excursions closer than twice the search
+        reach (:data:`BEND_SEARCH_S`) is analysed on its own stretch, with
+        :data:`FILTER_PAD_S` more on each side for the filters, so a day of
+        sitting and standing costs nothing here.
+        """
         fl = self.flexion_deg_
-        floor = self.rate_floor_dps * (1.0 if sig.gyr is not None else 2.0)
         out: list[Bend] = []
-        t = sig.time_s
-        for s_id in np.unique(sig.seg):
-            idx = np.flatnonzero(sig.seg == s_id)
-            lo0, hi0 = int(idx[0]), int(idx[-1]) + 1
-            fs = float(sig.fs[lo0])
-            search = int(round(3.0 * fs))
+        for lo0, hi0, fs in day.bounds:
+            search = int(round(BEND_SEARCH_S * fs))
+            pad = int(round(FILTER_PAD_S * fs))
             low = fl[lo0:hi0] >= self.bend_min_deg - BEND_HYSTERESIS_DEG
             exc = [
                 (a + lo0, b + lo0)
                 for a, b in _runs(low)
                 if float(fl[lo0 + a : lo0 + b].max()) >= self.bend_min_deg
             ]
-            prev_end = lo0
-            if sig.gyr is None and exc:
-                # edges of the rests for the fit, on a median (keeps edges, drops brief dips)
-                med = median_filter(
-                    fl[lo0:hi0], size=max(int(round(VALLEY_MEDIAN_S * fs)) | 1, 1), mode="nearest"
+            groups: list[list[tuple[int, int]]] = []
+            for a, b in exc:
+                if groups and a - groups[-1][-1][1] <= 2 * search:
+                    groups[-1].append((a, b))
+                else:
+                    groups.append([(a, b)])
+            for gi, grp in enumerate(groups):
+                p0 = max(lo0, grp[0][0] - search - pad)
+                p1 = min(hi0, grp[-1][1] + search + pad)
+                nxt = groups[gi + 1][0][0] if gi + 1 < len(groups) else hi0
+                win = self._window(day, p0, p1, fs)
+                local = [(a - p0, b - p0) for a, b in grp]
+                out += self._window_bends(
+                    win, local, max(lo0 - p0, 0), min(hi0, p1) - p0, nxt - p0, search, placement
                 )
-                fl_med = np.concatenate([np.zeros(lo0), med, np.zeros(fl.size - hi0)])
-            for j, (a, b) in enumerate(exc):
-                nxt = exc[j + 1][0] if j + 1 < len(exc) else hi0
-                lo, hi = max(prev_end, a - search), min(nxt, b + search)
-                thr = max(self.onset_fraction * float(rate[lo:hi].max()), floor)
-                before = np.flatnonzero(rate[lo:a] <= thr)
-                after = np.flatnonzero(rate[b:hi] <= thr)
-                i0 = lo + int(before[-1]) if before.size else lo
-                i1 = b + int(after[0]) if after.size else hi - 1
-                complete = bool(before.size and after.size)
-                k = a + int(np.argmax(fl[a:b]))
-                start, end = float(t[i0]), float(t[i1])
-                if self.smooth_onset:
-                    fit = None
-                    if sig.gyr is None:
-                        left = _valley(fl_med, a, max(lo0, a - search), -1)
-                        right = _valley(fl_med, b - 1, min(hi0 - 1, b + search), 1)
-                        fit = self._timing_angle(t, self._flex_fast, left, k, right)
-                    if fit is None:
-                        fit = self._timing_rate(t, rate, thr, i0, k, i1)
-                    if fit is not None:
-                        start = max(fit[0], float(t[lo]))
-                        end = min(fit[1], float(t[hi - 1]))
-                e0 = min(int(np.searchsorted(t, start)), i0)
-                e1 = max(int(np.searchsorted(t, end)), i1)
-                r0, r1 = self._rests(sig, lo, e0, e1, hi)
-                pad = int(round(0.25 * fs))
-                # integrate between rests: those found, else around the timing
-                j0 = r0 if r0 is not None else max(int(np.searchsorted(t, start)) - pad, lo)
-                j1 = r1 if r1 is not None else min(int(np.searchsorted(t, end)) + pad, hi - 1)
-                complete = r0 is not None and r1 is not None
-                if self._gyr_unbiased is not None:
-                    self._gyro_angles(sig, j0, j1, r0 is not None, r1 is not None)
-                    k = a + int(np.argmax(fl[a:b]))
-                bend = self._bend(
-                    sig, rate, thr, a, b, k, j0, j1, start, end, complete, fs, placement
-                )
-                prev_end = max(i1, j1)
-                out.append(bend)
         self._mark_repeated(out)
         return out
 
+    def _window_bends(
+        self,
+        sig: _Window,
+        exc: list[tuple[int, int]],
+        lo0: int,
+        hi0: int,
+        nxt_last: int,
+        search: int,
+        placement: str,
+    ) -> list[Bend]:
+        """The bends of excursions ``exc`` of one window (local indices; ``[lo0, hi0)``
+        the part of the stretch in it, ``nxt_last`` where the next excursion starts)."""
+        fl = sig.fl
+        rate = sig.rate
+        fs = sig.fs
+        floor = self.rate_floor_dps * (1.0 if sig.gyr is not None else 2.0)
+        t = sig.time_s
+        out: list[Bend] = []
+        prev_end = lo0
+        if sig.gyr is None:
+            # edges of the rests for the fit, on a median (keeps edges, drops brief dips)
+            fl_med = median_filter(
+                fl, size=max(int(round(VALLEY_MEDIAN_S * fs)) | 1, 1), mode="nearest"
+            )
+        for j, (a, b) in enumerate(exc):
+            nxt = exc[j + 1][0] if j + 1 < len(exc) else nxt_last
+            lo, hi = max(prev_end, a - search), min(nxt, b + search, hi0)
+            thr = max(self.onset_fraction * float(rate[lo:hi].max()), floor)
+            before = np.flatnonzero(rate[lo:a] <= thr)
+            after = np.flatnonzero(rate[b:hi] <= thr)
+            i0 = lo + int(before[-1]) if before.size else lo
+            i1 = b + int(after[0]) if after.size else hi - 1
+            complete = bool(before.size and after.size)
+            k = a + int(np.argmax(fl[a:b]))
+            start, end = float(t[i0]), float(t[i1])
+            if self.smooth_onset:
+                fit = None
+                if sig.gyr is None:
+                    left = _valley(fl_med, a, max(lo0, a - search), -1)
+                    right = _valley(fl_med, b - 1, min(hi0 - 1, b + search), 1)
+                    fit = self._timing_angle(t, sig.flex_fast, left, k, right)
+                if fit is None:
+                    fit = self._timing_rate(t, rate, thr, i0, k, i1)
+                if fit is not None:
+                    start = max(fit[0], float(t[lo]))
+                    end = min(fit[1], float(t[hi - 1]))
+            e0 = min(int(np.searchsorted(t, start)), i0)
+            e1 = max(int(np.searchsorted(t, end)), i1)
+            r0, r1 = self._rests(sig, lo, e0, e1, hi)
+            pad = int(round(0.25 * fs))
+            # integrate between rests: those found, else around the timing
+            j0 = r0 if r0 is not None else max(int(np.searchsorted(t, start)) - pad, lo)
+            j1 = r1 if r1 is not None else min(int(np.searchsorted(t, end)) + pad, hi - 1)
+            complete = r0 is not None and r1 is not None
+            if sig.gyr is not None:
+                self._gyro_angles(sig, j0, j1, r0 is not None, r1 is not None)
+                k = a + int(np.argmax(fl[a:b]))
+            out.append(self._bend(sig, thr, a, b, k, j0, j1, start, end, complete, placement))
+            prev_end = max(i1, j1)
+        return out
+
     @staticmethod
-    def _rests(sig: _Signals, lo: int, a: int, b: int, hi: int) -> tuple[int | None, int | None]:
+    def _rests(sig: _Window, lo: int, a: int, b: int, hi: int) -> tuple[int | None, int | None]:
         """The last still sample up to a bend's start ``a`` and the first from its end ``b``.
 
         Still: the moving SD (0.3 s) of the 5 Hz acceleration is under
@@ -1051,7 +1216,7 @@ class TrunkPosture:
             return None
         return down[0], -up[0]
 
-    def _gyro_angles(self, sig: _Signals, j0: int, j1: int, still0: bool, still1: bool) -> None:
+    def _gyro_angles(self, sig: _Window, j0: int, j1: int, still0: bool, still1: bool) -> None:
         """Recompute flexion and lateral lean over ``[j0, j1]`` from the gyroscope.
 
         The gravity direction in the sensor frame turns against the sensor's
@@ -1063,35 +1228,37 @@ class TrunkPosture:
         acceleration's direction when still there (exact: gravity alone),
         else the low-passed gravity direction.
         """
-        w = self._gyr_unbiased
+        w = sig.gyr
         n = j1 - j0 + 1
         if w is None or n < 3:
             return
-        dt = 1.0 / float(sig.fs[j0])
+        dt = 1.0 / sig.fs
         rv = np.radians(w[j0 : j1 + 1]) * dt
-        steps = np.vstack([np.zeros((1, 3)), 0.5 * (rv[1:] + rv[:-1])])
-        quat = Rotation.from_rotvec(steps).as_quat()
+        steps = np.empty((n, 3))
+        steps[0] = 0.0
+        np.add(rv[1:], rv[:-1], out=steps[1:])
+        steps[1:] *= 0.5
+        quat = _quat_from_rotvec(steps)
         d = 1
         while d < n:  # prefix products (orientation relative to j0), log2(n) passes
-            prod = Rotation.from_quat(quat[:-d]) * Rotation.from_quat(quat[d:])
-            quat = np.vstack([quat[:d], prod.as_quat()])
+            quat[d:] = _quat_mul(quat[:-d], quat[d:])
             d *= 2
-        rel = Rotation.from_quat(quat)
+        quat /= np.linalg.norm(quat, axis=1, keepdims=True)
         g0 = _unit(sig.acc5[j0]) if still0 else sig.g[j0]
         g1 = _unit(sig.acc5[j1]) if still1 else sig.g[j1]
-        fwd = rel.inv().apply(g0)
-        bwd = (rel.inv() * rel[-1]).apply(g1)
+        fwd = _quat_rotate_inv(quat, g0)  # carried forwards from j0
+        bwd = _quat_rotate_inv(quat, _quat_rotate_inv(_quat_conj(quat[-1:]), g1)[0])  # from j1
         wt = np.linspace(0.0, 1.0, n)[:, None]
         g = _unit((1.0 - wt) * fwd + wt * bwd)
         u, f, l_axis = self._frame
         gu = g @ u
         if f is None or l_axis is None:
-            self.flexion_deg_[j0 : j1 + 1] = np.degrees(np.arccos(np.clip(gu, -1.0, 1.0)))
+            sig.fl[j0 : j1 + 1] = np.degrees(np.arccos(np.clip(gu, -1.0, 1.0)))
             return
-        self.flexion_deg_[j0 : j1 + 1] = np.degrees(np.arctan2(-(g @ f), gu))
-        self.lateral_deg_[j0 : j1 + 1] = np.degrees(np.arcsin(np.clip(-(g @ l_axis), -1.0, 1.0)))
+        sig.fl[j0 : j1 + 1] = np.degrees(np.arctan2(-(g @ f), gu))
+        sig.lat[j0 : j1 + 1] = np.degrees(np.arcsin(np.clip(-(g @ l_axis), -1.0, 1.0)))
 
-    def _still_peak(self, sig: _Signals, a: int, b: int, k: int, fs: float) -> float | None:
+    def _still_peak(self, sig: _Window, a: int, b: int, k: int) -> float | None:
         """Largest flexion at still samples near a bend's bottom (no gyroscope), or None.
 
         Still: the moving SD (0.3 s) of the 5 Hz acceleration is under
@@ -1102,7 +1269,7 @@ class TrunkPosture:
         low-passed peak exceeds their angle by more than
         :data:`STILL_PEAK_GUARD_G` could explain (the trunk went further).
         """
-        w = int(round(0.75 * fs))
+        w = int(round(0.75 * sig.fs))
         lo, hi = max(a, k - w), min(b, k + w + 1)
         idx = np.flatnonzero(sig.still[lo:hi]) + lo
         u, f, _l = self._frame
@@ -1115,7 +1282,7 @@ class TrunkPosture:
             ang = np.degrees(np.arctan2(-(g @ f), g @ u))
         peak = float(ang.max())
         guard = math.degrees(math.asin(STILL_PEAK_GUARD_G))
-        if float(self.flexion_deg_[k]) - peak > guard:
+        if float(sig.fl[k]) - peak > guard:
             return None
         return peak
 
@@ -1133,20 +1300,25 @@ class TrunkPosture:
         the rate peaks of the going-down and the coming-up halves.
         """
         out = []
-        for lo, hi, edge, sign in ((i0, k, i0, -1.0), (k, i1, i1, 1.0)):
+        for lo, hi, edge, inner, sign in ((i0, k, i0, i0 + 1, -1.0), (k, i1, i1, i1 - 1, 1.0)):
+            # where the rate crosses the threshold, between the samples either side of it
+            te = float(t[edge])
+            if 0 <= inner < t.size and lo <= inner <= hi:
+                r_e, r_i = float(rate[edge]), float(rate[inner])
+                if r_i > thr >= r_e:
+                    te += (float(t[inner]) - te) * (thr - r_e) / (r_i - r_e)
             if hi - lo < 3:
-                out.append(float(t[edge]))
+                out.append(te)
                 continue
             j = lo + int(np.argmax(rate[lo : hi + 1]))
             p = min(max(thr / max(float(rate[j]), 1e-9), 1e-6), 0.5)
             u = 0.5 * (1.0 - math.sqrt(1.0 - math.sqrt(p)))
-            out.append(float(t[edge]) + sign * u / (0.5 - u) * abs(float(t[j] - t[edge])))
+            out.append(te + sign * u / (0.5 - u) * abs(float(t[j]) - te))
         return out[0], out[1]
 
     def _bend(
         self,
-        sig: _Signals,
-        rate: FloatArray,
+        sig: _Window,
         thr: float,
         a: int,
         b: int,
@@ -1156,17 +1328,18 @@ class TrunkPosture:
         start: float,
         end: float,
         complete: bool,
-        fs: float,
         placement: str,
     ) -> Bend:
-        fl = self.flexion_deg_
+        fl = sig.fl
         t = sig.time_s
+        fs = sig.fs
+        rate = sig.rate
         peak = float(fl[k])
-        if self._gyr_unbiased is None:
-            still_peak = self._still_peak(sig, a, b, k, fs)
+        if sig.gyr is None:
+            still_peak = self._still_peak(sig, a, b, k)
             if still_peak is not None:
                 peak = still_peak
-        lat = self.lateral_deg_[i0 : i1 + 1]
+        lat = sig.lat[i0 : i1 + 1]
         lat_peak = float(lat[np.nanargmax(np.abs(lat))]) if np.isfinite(lat).any() else float("nan")
         above = float(np.sum(fl[i0 : i1 + 1] >= self.flexion_threshold_deg)) / fs
         peak_rate = float(rate[i0 : i1 + 1].max())
@@ -1176,18 +1349,16 @@ class TrunkPosture:
         pause = max((e - s for s, e in _runs(still)), default=0) / fs
         event = peak >= self.flexion_threshold_deg
         lift_like = bool(event and complete and pause >= self.lift_pause_s)
-        in_rep = any(min(end, r1) - max(start, r0) >= 0.5 * (end - start) for r0, r1 in sig.reps)
+        in_rep = self._in_repetition(start, end)
         drop = hip = None
         kind = None
         if complete and placement in SEGMENT_OF_PLACEMENT:
-            drop = self._drop(
-                sig.acc_mag[i0 : i1 + 1], self.inclination_deg_[i0 : i1 + 1], k - i0, fs
-            )
+            drop = self._drop(sig.acc_mag[i0 : i1 + 1], sig.incl[i0 : i1 + 1], k - i0, fs)
             hip = drop - self._rotation_drop(peak, placement)
             kind = "squat" if hip >= self.min_hip_drop_fraction * self.height_used_m_ else "stoop"
         twist = None
-        if self._gyr_unbiased is not None:
-            twist = float(np.max(np.abs(self._gyr_unbiased[i0 : i1 + 1] @ self.reference_)))
+        if sig.gyr is not None:
+            twist = float(np.max(np.abs(sig.gyr[i0 : i1 + 1] @ self.reference_)))
         return Bend(
             start_s=start,
             end_s=end,
@@ -1271,17 +1442,27 @@ class TrunkPosture:
             if b.event and b.peak_s in rep:
                 bends[i] = Bend(**{**b.__dict__, "repeated": True})
 
-    def _twists(self, sig: _Signals) -> list[Twist]:
-        w = getattr(self, "_gyr_unbiased", None)
-        if w is None:
+    def _in_repetition(self, start: float, end: float) -> bool:
+        """Whether half of ``[start, end]`` or more lies in one repetition window."""
+        day = self._day_reps
+        if not day[0].size:
+            return False
+        r0, r1, longest = day
+        i1 = int(np.searchsorted(r0, end, "right"))
+        i0 = int(np.searchsorted(r0, start - longest, "left"))
+        if i1 <= i0:
+            return False
+        over = np.minimum(end, r1[i0:i1]) - np.maximum(start, r0[i0:i1])
+        return bool(np.any(over >= 0.5 * (end - start)))
+
+    def _twists(self, day: _Day) -> list[Twist]:
+        ax = self.twist_rate_dps_
+        if ax is None:
             return []
-        ax = w @ self.reference_
         out = []
-        for s_id in np.unique(sig.seg):
-            idx = np.flatnonzero(sig.seg == s_id)
-            fs = float(sig.fs[idx[0]])
-            r = ax[idx]
-            t = sig.time_s[idx]
+        for lo, hi, fs in day.bounds:
+            r = ax[lo:hi]
+            t = day.time_s[lo:hi]
             moving = np.abs(r) > max(0.1 * self.quick_twist_dps, 2.0 * self.rate_floor_dps)
             for a, b in _runs(moving):
                 if b - a < 2:
@@ -1290,7 +1471,6 @@ class TrunkPosture:
                 if abs(ang) < self.twist_min_deg:
                     continue
                 pk = float(np.max(np.abs(r[a:b])))
-                gi = idx[a:b]
                 out.append(
                     Twist(
                         start_s=float(t[a]),
@@ -1298,8 +1478,10 @@ class TrunkPosture:
                         angle_deg=ang,
                         peak_rate_dps=pk,
                         quick=pk >= self.quick_twist_dps,
-                        during_gait=bool(sig.gait[gi].mean() >= 0.5),
-                        flexed=bool(np.any(self.flexion_deg_[gi] >= self.flexion_threshold_deg)),
+                        during_gait=bool(day.gait[lo + a : lo + b].mean() >= 0.5),
+                        flexed=bool(
+                            np.any(self.flexion_deg_[lo + a : lo + b] >= self.flexion_threshold_deg)
+                        ),
                     )
                 )
         return out
@@ -1334,6 +1516,20 @@ class TrunkPosture:
                 }
             )
         return out
+
+
+def repetition_windows(sets: Sequence[Any]) -> list[tuple[float, float]]:
+    """Each repetition of :class:`.reps.RepSet` s as ``(start_s, end_s)``, padded by half a period.
+
+    A repetition spans one extreme posture to the next; half a period either
+    side covers the movement into and out of it. :class:`TrunkPosture` marks
+    bends overlapping these windows ``in_repetition``.
+    """
+    out = []
+    for rs in sets:
+        half = 0.5 * rs.period_s
+        out += [(r.start_s - half, r.end_s + half) for r in rs.reps]
+    return out
 
 
 def axes_vector(axes: AxisMap, body_axis: str) -> FloatArray:

@@ -15,15 +15,31 @@ import functools
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal
+from scipy.ndimage import uniform_filter1d
 
 from ..errors import RecordingError
 
-__all__ = ["highpass_zero_phase", "lowpass_zero_phase"]
+__all__ = [
+    "block_mean",
+    "highpass_zero_phase",
+    "lowpass_zero_phase",
+    "moving_mean",
+    "moving_sd",
+    "working_factor",
+]
 
 
 def _sos(kind: str, cutoff_hz: float, fs_hz: float, order: int) -> NDArray[np.float64]:
     # a copy: the cached design is shared, and scipy wants a writable array
     return _design(kind, float(cutoff_hz), float(fs_hz), int(order)).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _zi(kind: str, cutoff_hz: float, fs_hz: float, order: int) -> NDArray[np.float64]:
+    """Steady-state initial conditions of the design (cached: scipy solves for them per call)."""
+    zi = signal.sosfilt_zi(_design(kind, cutoff_hz, fs_hz, order).copy())
+    zi.flags.writeable = False
+    return zi
 
 
 @functools.lru_cache(maxsize=256)
@@ -40,26 +56,109 @@ def _design(kind: str, cutoff_hz: float, fs_hz: float, order: int) -> NDArray[np
     return sos
 
 
-def _apply(sos: NDArray[np.float64], x: ArrayLike, axis: int) -> NDArray[np.float64]:
+def _apply(kind: str, cutoff_hz: float, fs_hz: float, order: int, x: ArrayLike, axis: int):
+    """``scipy.signal.sosfiltfilt`` with odd padding, same numbers, design and zi cached.
+
+    The steps are scipy's (odd extension, forward pass from the steady state
+    scaled by the first sample, backward pass from the last output's, trim);
+    only the initial conditions come from a cache, so the many short stretches
+    a day of data is cut into do not each solve for them.
+    """
     a = np.asarray(x, dtype=np.float64)
     n = a.shape[axis]
-    # sosfiltfilt pads by 3 x (2 x sections + 1) samples by default; shorter input
-    # gets the largest padding it can take.
-    padlen = min(3 * (2 * sos.shape[0] + 1), max(n - 1, 0))
     if n < 2:
         return a.copy()
-    return signal.sosfiltfilt(sos, a, axis=axis, padlen=padlen)
+    sos = _sos(kind, cutoff_hz, fs_hz, order)
+    # sosfiltfilt pads by 3 x (2 x sections + 1) samples by default; shorter input
+    # gets the largest padding it can take.
+    padlen = min(3 * (2 * sos.shape[0] + 1), n - 1)
+    v = np.moveaxis(a, axis, 0)
+    if padlen > 0:
+        ext = np.concatenate(
+            (2 * v[:1] - v[padlen:0:-1], v, 2 * v[-1:] - v[-2 : -padlen - 2 : -1]), axis=0
+        )
+    else:
+        ext = v
+    zi = _zi(kind, float(cutoff_hz), float(fs_hz), int(order)).reshape(
+        (sos.shape[0], 2) + (1,) * (v.ndim - 1)
+    )
+    y, _ = signal.sosfilt(sos, ext, axis=0, zi=zi * ext[:1])
+    y, _ = signal.sosfilt(sos, y[::-1], axis=0, zi=zi * y[-1:])
+    y = y[::-1]
+    if padlen > 0:
+        y = y[padlen:-padlen]
+    return np.ascontiguousarray(np.moveaxis(y, 0, axis))
 
 
 def lowpass_zero_phase(
     x: ArrayLike, fs_hz: float, *, cutoff_hz: float, order: int = 4, axis: int = 0
 ) -> NDArray[np.float64]:
     """Zero-phase Butterworth low-pass of ``x`` along ``axis`` (input not modified)."""
-    return _apply(_sos("lowpass", cutoff_hz, fs_hz, order), x, axis)
+    return _apply("lowpass", cutoff_hz, fs_hz, order, x, axis)
 
 
 def highpass_zero_phase(
     x: ArrayLike, fs_hz: float, *, cutoff_hz: float, order: int = 4, axis: int = 0
 ) -> NDArray[np.float64]:
     """Zero-phase Butterworth high-pass of ``x`` along ``axis`` (input not modified)."""
-    return _apply(_sos("highpass", cutoff_hz, fs_hz, order), x, axis)
+    return _apply("highpass", cutoff_hz, fs_hz, order, x, axis)
+
+
+def moving_mean(x: ArrayLike, n: int) -> NDArray[np.float64]:
+    """Centred moving average over ``n`` samples along axis 0, edges padded with the edge value.
+
+    The window of sample i is ``[i - n//2, i + n - 1 - n//2]`` (scipy.ndimage's
+    origin-0 convention); ``n <= 1`` returns the input as float.
+    """
+    a = np.asarray(x, dtype=np.float64)
+    if n <= 1:
+        return a
+    return uniform_filter1d(a, size=int(n), axis=0, mode="nearest")
+
+
+def moving_sd(x: ArrayLike, n: int) -> NDArray[np.float64]:
+    """Centred moving standard deviation over ``n`` samples, summed in quadrature over columns.
+
+    ``sqrt(sum_c (mean(x_c^2) - mean(x_c)^2))`` with :func:`moving_mean`'s
+    windows (running sums: cost independent of ``n``). One value per row of a
+    1-D or (N, C) ``x``; zeros for ``n <= 1``.
+    """
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if n <= 1:
+        return np.zeros(a.shape[0])
+    m = uniform_filter1d(a, size=int(n), axis=0, mode="nearest")
+    m2 = a * a
+    uniform_filter1d(m2, size=int(n), axis=0, mode="nearest", output=m2)
+    np.multiply(m, m, out=m)
+    np.subtract(m2, m, out=m2)
+    np.maximum(m2, 0.0, out=m2)
+    s = m2.sum(axis=1)
+    return np.sqrt(s, out=s)
+
+
+def working_factor(fs_hz: float, work_hz: float) -> int:
+    """Samples averaged into one working sample: the working rate ``fs_hz / k`` stays
+    at least ``work_hz`` (or is ``fs_hz`` when that is lower)."""
+    return max(1, int(float(fs_hz) // float(work_hz)))
+
+
+def block_mean(x: ArrayLike, k: int) -> NDArray[np.float64]:
+    """Means of consecutive blocks of ``k`` rows (a trailing partial block is dropped).
+
+    A block mean is a boxcar low-pass (first zero at the working rate) followed
+    by decimation: enough before the analyses' own low-pass filters at a fifth
+    of the working rate or less. The time of block j is the centre of its
+    samples, ``t[j k] + (k - 1) / (2 fs)``. Summed with strided views (no
+    reshaped copy): for k = 2 the same numbers as ``mean`` over the block.
+    """
+    a = np.asarray(x, dtype=np.float64)
+    if k <= 1:
+        return a
+    m = a.shape[0] // k
+    out = np.add(a[0 : m * k : k], a[1 : m * k : k])
+    for i in range(2, k):
+        out += a[i : m * k : k]
+    out /= k
+    return out
