@@ -99,3 +99,29 @@ def test_analyze_daily_json(tmp_path, fmt) -> None:
     )
     daily = json.loads(out.stdout)["daily"]
     assert daily["sit_to_stand_count"] == 1 and len(daily["quiet_standing_bouts"]) == 1
+    assert {"steps", "impacts_over_2g", "impacts_over_4g", "osteogenic_index", "peak_g"} <= set(
+        daily["loading"]
+    )
+    assert {"peak_flexion_deg", "mean_flexion_deg", "events"} <= set(daily["posture"])
+    assert set(daily["algorithm"]["uses"]) == {"transitions", "reps", "loading", "posture"}
+
+
+def test_day_bone_blocks_match_the_analyses_run_alone() -> None:
+    """The day's loading and posture reuse its repetition sets and gait bouts and
+    give what the analyses find on their own."""
+    from balance_mon.analysis.loading import ImpactLoading
+    from balance_mon.analysis.posture import TrunkPosture
+
+    rec = sim.simulate_lifts("stoop", lifts=5, seed=8).recording
+    day = DailyActivity().analyze_recording(rec)
+    out = day.result()
+    alone = ImpactLoading().analyze_recording(rec).result()
+    assert out["loading"] == {k: v for k, v in alone.items() if k != "bouts"}
+    post = TrunkPosture().analyze_recording(rec).result()
+    assert out["posture"]["event_count"] == post["event_count"] == 5
+    assert [e["peak_deg"] for e in out["posture"]["events"]] == pytest.approx(
+        [e["peak_deg"] for e in post["events"]], abs=1e-9
+    )
+    assert "bends" not in out["posture"] and "bouts" not in out["loading"]
+    off = DailyActivity(bone=False).analyze_recording(rec)
+    assert off.loading_ is None and "loading" not in off.result()

@@ -1,10 +1,14 @@
-"""A day of home monitoring: transfers, repetition bouts and sway over quiet standing.
+"""A day of home monitoring: transfers, repetition bouts, sway over quiet standing, bone.
 
-:class:`DailyActivity` runs, on a long recording (hours to a day), the three
+:class:`DailyActivity` runs, on a long recording (hours to a day), the
 analyses a day of wear needs: sit-to-stand and stand-to-sit transfers
 (:class:`~.transitions.TransitionDetector`), repetition bouts
-(:class:`~.reps.RepCounter`) and the sway of every quiet-standing bout
-(:func:`quiet_standing_bouts`, then :class:`~.sway.SwayAnalyzer` on each).
+(:class:`~.reps.RepCounter`), the sway of every quiet-standing bout
+(:func:`quiet_standing_bouts`, then :class:`~.sway.SwayAnalyzer` on each) and,
+for bone health and spine safety, impact loading
+(:class:`~.loading.ImpactLoading`: steps, impacts) and trunk alignment
+(:class:`~.posture.TrunkPosture`, given the day's repetition sets and gait
+bouts so they are not found twice).
 Standing is known from the transfers (from the end of a rise to the start of
 the next sit); within it, quiet stretches are those where the movement
 intensity of :meth:`RepCounter.activity` stays at quiet-stance levels.
@@ -22,7 +26,10 @@ from numpy.typing import NDArray
 from scipy.ndimage import uniform_filter1d
 
 from ..dsp.gaps import gap_free_segments, resample_uniform
+from ..errors import TooShortError
 from ..recording import Recording
+from .loading import ImpactLoading
+from .posture import TrunkPosture, repetition_windows
 from .reps import RepCounter, RepSet, decimation_factor
 from .sway import SwayAnalyzer
 from .transitions import Transition, TransitionDetector
@@ -201,6 +208,7 @@ class DailyActivity:
         after a movement).
     quiet_acc_mps2, quiet_gyr_dps : movement intensity of quiet standing
         (defaults :data:`QUIET_ACC_MPS2`, :data:`QUIET_GYR_DPS`).
+    bone : also run impact loading and trunk alignment (default True).
 
     Attributes
     ----------
@@ -208,9 +216,13 @@ class DailyActivity:
     rep_sets_ : repetition bouts (:class:`~.reps.RepSet`).
     rep_count_ : repetitions in all bouts.
     quiet_bouts_ : (start_s, end_s, :class:`~.sway.SwayAnalyzer`) of each bout.
+    loading_ : :class:`~.loading.ImpactLoading` of the day (None when ``bone``
+        is False).
+    posture_ : :class:`~.posture.TrunkPosture` of the day (None when ``bone``
+        is False or the recording is too short for it).
     """
 
-    version = "1.0"
+    version = "1.1"
 
     def __init__(
         self,
@@ -219,11 +231,13 @@ class DailyActivity:
         margin_s: float = 1.0,
         quiet_acc_mps2: float = QUIET_ACC_MPS2,
         quiet_gyr_dps: float = QUIET_GYR_DPS,
+        bone: bool = True,
     ) -> None:
         self.min_quiet_s = min_quiet_s
         self.margin_s = margin_s
         self.quiet_acc_mps2 = quiet_acc_mps2
         self.quiet_gyr_dps = quiet_gyr_dps
+        self.bone = bone
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -231,6 +245,7 @@ class DailyActivity:
             "margin_s": self.margin_s,
             "quiet_acc_mps2": self.quiet_acc_mps2,
             "quiet_gyr_dps": self.quiet_gyr_dps,
+            "bone": self.bone,
         }
 
     def analyze_recording(self, rec: Recording) -> DailyActivity:
@@ -245,7 +260,37 @@ class DailyActivity:
             "transitions": {"name": "TransitionDetector", "version": det.version},
             "reps": {"name": "RepCounter", "version": reps.version},
         }
+        self.loading_ = self.posture_ = None
+        if self.bone:
+            self.loading_ = self.loading(rec)
+            self.posture_ = self.posture(rec, self.rep_sets_, self.loading_)
+            self._algorithms["loading"] = {
+                "name": "ImpactLoading",
+                "version": ImpactLoading.version,
+            }
+            self._algorithms["posture"] = {"name": "TrunkPosture", "version": TrunkPosture.version}
         return self
+
+    @staticmethod
+    def loading(rec: Recording) -> ImpactLoading:
+        """Impact loading of the day (steps, impacts, osteogenic index)."""
+        return ImpactLoading().analyze_recording(rec)
+
+    @staticmethod
+    def posture(
+        rec: Recording, rep_sets: list[RepSet], loading: ImpactLoading
+    ) -> TrunkPosture | None:
+        """Trunk alignment of the day, reusing the day's repetition sets and gait bouts.
+
+        None when no stretch of the recording is long enough for it.
+        """
+        gait = [(b.start_s, b.end_s) for b in loading.bouts_ if b.gait]
+        try:
+            return TrunkPosture().analyze_recording(
+                rec, rep_windows=repetition_windows(rep_sets), gait_spans=gait
+            )
+        except TooShortError:
+            return None
 
     def quiet_bouts(
         self, rec: Recording, transitions: list[Transition], rep_sets: list[RepSet]
@@ -260,6 +305,16 @@ class DailyActivity:
             max_acc_mps2=self.quiet_acc_mps2,
             max_gyr_dps=self.quiet_gyr_dps,
         )
+
+    def _bone_blocks(self) -> dict[str, Any]:
+        """``loading`` and ``posture`` blocks, without their per-bout and per-bend lists
+        (``balance-mon analyze --test loading`` / ``posture`` gives those)."""
+        out: dict[str, Any] = {}
+        if self.loading_ is not None:
+            out["loading"] = {k: v for k, v in self.loading_.result().items() if k != "bouts"}
+        if self.posture_ is not None:
+            out["posture"] = {k: v for k, v in self.posture_.result().items() if k != "bends"}
+        return out
 
     def result(self) -> dict[str, Any]:
         """The ``daily`` JSON block."""
@@ -289,6 +344,7 @@ class DailyActivity:
             "rep_count": self.rep_count_,
             "quiet_standing_bouts": bouts,
             "quiet_standing_s": float(sum(b["end_s"] - b["start_s"] for b in bouts)),
+            **self._bone_blocks(),
             "algorithm": {
                 "name": "DailyActivity",
                 "version": self.version,

@@ -325,9 +325,14 @@ def rep_alignment_text(index: int, peak_deg: float, segment: str = "trunk") -> s
 
 
 def _unit(x: FloatArray) -> FloatArray:
-    n = np.linalg.norm(x, axis=-1, keepdims=True)
+    n = np.sqrt(np.einsum("...i,...i->...", x, x))[..., None]
     n[n == 0] = 1.0
     return x / n
+
+
+def _cat(parts: list[Any]) -> Any:
+    """``np.concatenate`` without the copy of a single part."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
@@ -351,10 +356,6 @@ def _quat_mul(p: FloatArray, q: FloatArray) -> FloatArray:
     return out
 
 
-def _quat_conj(q: FloatArray) -> FloatArray:
-    return q * np.array([-1.0, -1.0, -1.0, 1.0])
-
-
 def _quat_from_rotvec(v: FloatArray) -> FloatArray:
     """Unit quaternions (n, 4), scalar last, of rotation vectors (n, 3) in rad."""
     th = np.sqrt(np.einsum("ij,ij->i", v, v))
@@ -367,12 +368,19 @@ def _quat_from_rotvec(v: FloatArray) -> FloatArray:
 
 
 def _quat_rotate_inv(q: FloatArray, v: FloatArray) -> FloatArray:
-    """``v`` (3,) rotated by the inverse of each unit quaternion of ``q`` (n, 4):
-    ``Rotation.from_quat(q).inv().apply(v)``."""
-    u = -q[:, :3]  # the conjugate's vector part
-    w = q[:, 3:4]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    """``v`` ((3,) or one row per quaternion) rotated by the inverse of each unit
+    quaternion of ``q`` (n, 4): ``Rotation.from_quat(q).inv().apply(v)``."""
+    # v + w t + u x t with t = 2 u x v, u the conjugate's vector part (-q's)
+    ux, uy, uz, w = -q[:, 0], -q[:, 1], -q[:, 2], q[:, 3]
+    vx, vy, vz = v[..., 0], v[..., 1], v[..., 2]
+    tx = 2.0 * (uy * vz - uz * vy)
+    ty = 2.0 * (uz * vx - ux * vz)
+    tz = 2.0 * (ux * vy - uy * vx)
+    out = np.empty((q.shape[0], 3))
+    out[:, 0] = vx + w * tx + (uy * tz - uz * ty)
+    out[:, 1] = vy + w * ty + (uz * tx - ux * tz)
+    out[:, 2] = vz + w * tz + (ux * ty - uy * tx)
+    return out
 
 
 def _angle_deg(a: FloatArray, b: FloatArray) -> float:
@@ -921,7 +929,7 @@ class TrunkPosture:
                 reps += self._reps(s)
         if not bounds:
             raise TooShortError("no gap-free stretch long enough for the posture analysis")
-        t = np.concatenate(parts["t"])
+        t = _cat(parts["t"])
         gait_mask = np.zeros(t.size, dtype=bool)
         for a, b in gait if gait_spans is None else gait_spans:
             gait_mask[np.searchsorted(t, a, "left") : np.searchsorted(t, b, "right")] = True
@@ -931,13 +939,13 @@ class TrunkPosture:
         r = np.asarray(reps, dtype=np.float64).reshape(-1, 2)
         return _Day(
             time_s=t,
-            seg=np.concatenate([np.full(hi - lo, i) for i, (lo, hi, _f) in enumerate(bounds)]),
-            fs=np.concatenate([np.full(hi - lo, f) for lo, hi, f in bounds]),
+            seg=_cat([np.full(hi - lo, i) for i, (lo, hi, _f) in enumerate(bounds)]),
+            fs=_cat([np.full(hi - lo, f) for lo, hi, f in bounds]),
             bounds=bounds,
-            acc=np.concatenate(parts["acc"]),
-            gyr=np.concatenate(parts["gyr"]) if has_gyro else None,
-            g=np.concatenate(parts["g"]),
-            quiet=np.concatenate(parts["q"]),
+            acc=_cat(parts["acc"]),
+            gyr=_cat(parts["gyr"]) if has_gyro else None,
+            g=_cat(parts["g"]),
+            quiet=_cat(parts["q"]),
             gait=gait_mask,
             rep_start_s=r[:, 0],
             rep_end_s=r[:, 1],
@@ -1057,17 +1065,23 @@ class TrunkPosture:
         """Detail signals of samples ``[p0, p1)`` (one stretch) for the bends in it."""
         acc = day.acc[p0:p1]
         g_fast = _unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(3.0, 0.4 * fs)))
-        acc5 = lowpass_zero_phase(acc, fs, cutoff_hz=min(5.0, 0.4 * fs))
+        gyr = None
+        if day.gyr is not None and self._gyr_bias is not None:
+            # one filter run for both (the same filter on each column)
+            both = lowpass_zero_phase(
+                np.hstack([acc, day.gyr[p0:p1]]), fs, cutoff_hz=min(5.0, 0.4 * fs)
+            )
+            acc5, gyr = both[:, :3], both[:, 3:] - self._gyr_bias
+        else:
+            acc5 = lowpass_zero_phase(acc, fs, cutoff_hz=min(5.0, 0.4 * fs))
         u, f, _l = self._frame
         if f is None:
             flex_fast = np.degrees(np.arccos(np.clip(g_fast @ u, -1.0, 1.0)))
         else:
             flex_fast = np.degrees(np.arctan2(-(g_fast @ f), g_fast @ u))
-        gyr = None
-        if day.gyr is not None and self._gyr_bias is not None:
-            gyr = lowpass_zero_phase(day.gyr[p0:p1], fs, cutoff_hz=min(5.0, 0.4 * fs))
-            gyr -= self._gyr_bias
-            rate = np.linalg.norm(gyr - np.outer(gyr @ u, u), axis=1)
+        if gyr is not None:
+            w_perp = gyr - np.outer(gyr @ u, u)
+            rate = np.sqrt(np.einsum("ij,ij->i", w_perp, w_perp))
         else:
             rate = np.degrees(np.linalg.norm(np.gradient(g_fast, axis=0), axis=1)) * fs
         return _Window(
@@ -1075,7 +1089,7 @@ class TrunkPosture:
             fs=fs,
             g=day.g[p0:p1],
             g_fast=g_fast,
-            acc_mag=np.linalg.norm(acc5, axis=1),
+            acc_mag=np.sqrt(np.einsum("ij,ij->i", acc5, acc5)),
             acc5=acc5,
             still=moving_sd(acc5, max(int(round(0.3 * fs)), 2)) < STILL_SD_MPS2,
             gyr=gyr,
@@ -1090,10 +1104,10 @@ class TrunkPosture:
         """Bends of every stretch; the detail signals only around them.
 
         Excursions of flexion beyond ``bend_min_deg`` are found on the whole
-        recording; each group of excursions closer than twice the search
-        reach (:data:`BEND_SEARCH_S`) is analysed on its own stretch, with
-        :data:`FILTER_PAD_S` more on each side for the filters, so a day of
-        sitting and standing costs nothing here.
+        recording; each group of excursions whose search reaches
+        (:data:`BEND_SEARCH_S`), padded by :data:`FILTER_PAD_S` for the
+        filters, touch is analysed on its own stretch, so a day of sitting and
+        standing costs nothing here.
         """
         fl = self.flexion_deg_
         out: list[Bend] = []
@@ -1108,7 +1122,8 @@ class TrunkPosture:
             ]
             groups: list[list[tuple[int, int]]] = []
             for a, b in exc:
-                if groups and a - groups[-1][-1][1] <= 2 * search:
+                # one window while the padded stretches would touch (fewer, longer filter runs)
+                if groups and a - groups[-1][-1][1] <= 2 * (search + pad):
                     groups[-1].append((a, b))
                 else:
                     groups.append([(a, b)])
@@ -1142,6 +1157,7 @@ class TrunkPosture:
         floor = self.rate_floor_dps * (1.0 if sig.gyr is not None else 2.0)
         t = sig.time_s
         out: list[Bend] = []
+        found: list[tuple[Any, ...]] = []
         prev_end = lo0
         if sig.gyr is None:
             # edges of the rests for the fit, on a median (keeps edges, drops brief dips)
@@ -1178,11 +1194,16 @@ class TrunkPosture:
             j0 = r0 if r0 is not None else max(int(np.searchsorted(t, start)) - pad, lo)
             j1 = r1 if r1 is not None else min(int(np.searchsorted(t, end)) + pad, hi - 1)
             complete = r0 is not None and r1 is not None
+            found.append(
+                (a, b, k, j0, j1, thr, start, end, complete, r0 is not None, r1 is not None)
+            )
+            prev_end = max(i1, j1)
+        if sig.gyr is not None:
+            self._gyro_angles(sig, [(f[3], f[4], f[9], f[10]) for f in found])
+        for a, b, k, j0, j1, thr, start, end, complete, _s0, _s1 in found:
             if sig.gyr is not None:
-                self._gyro_angles(sig, j0, j1, r0 is not None, r1 is not None)
                 k = a + int(np.argmax(fl[a:b]))
             out.append(self._bend(sig, thr, a, b, k, j0, j1, start, end, complete, placement))
-            prev_end = max(i1, j1)
         return out
 
     @staticmethod
@@ -1216,8 +1237,9 @@ class TrunkPosture:
             return None
         return down[0], -up[0]
 
-    def _gyro_angles(self, sig: _Window, j0: int, j1: int, still0: bool, still1: bool) -> None:
-        """Recompute flexion and lateral lean over ``[j0, j1]`` from the gyroscope.
+    def _gyro_angles(self, sig: _Window, spans: list[tuple[int, int, bool, bool]]) -> None:
+        """Recompute flexion and lateral lean over each span ``(j0, j1, still0, still1)``
+        from the gyroscope (the spans of one window at once, in their order).
 
         The gravity direction in the sensor frame turns against the sensor's
         rotation. It is carried forwards from the accelerometer's direction at
@@ -1229,34 +1251,48 @@ class TrunkPosture:
         else the low-passed gravity direction.
         """
         w = sig.gyr
-        n = j1 - j0 + 1
-        if w is None or n < 3:
+        spans = [sp for sp in spans if sp[1] - sp[0] + 1 >= 3]
+        if w is None or not spans:
             return
-        dt = 1.0 / sig.fs
-        rv = np.radians(w[j0 : j1 + 1]) * dt
-        steps = np.empty((n, 3))
-        steps[0] = 0.0
-        np.add(rv[1:], rv[:-1], out=steps[1:])
-        steps[1:] *= 0.5
+        lens = np.array([j1 - j0 + 1 for j0, j1, _s0, _s1 in spans])
+        first = np.concatenate(([0], np.cumsum(lens)[:-1]))
+        idx = np.concatenate([np.arange(j0, j1 + 1) for j0, j1, _s0, _s1 in spans])
+        local = np.arange(idx.size) - np.repeat(first, lens)  # sample index within its span
+        rv = np.radians(w[idx]) / sig.fs
+        steps = np.zeros_like(rv)
+        inner = np.flatnonzero(local > 0)
+        steps[inner] = 0.5 * (rv[inner] + rv[inner - 1])
         quat = _quat_from_rotvec(steps)
         d = 1
-        while d < n:  # prefix products (orientation relative to j0), log2(n) passes
-            quat[d:] = _quat_mul(quat[:-d], quat[d:])
+        while d < int(lens.max()):  # prefix products within each span, log2(n) passes
+            sel = np.flatnonzero(local >= d)
+            quat[sel] = _quat_mul(quat[sel - d], quat[sel])
             d *= 2
-        quat /= np.linalg.norm(quat, axis=1, keepdims=True)
-        g0 = _unit(sig.acc5[j0]) if still0 else sig.g[j0]
-        g1 = _unit(sig.acc5[j1]) if still1 else sig.g[j1]
-        fwd = _quat_rotate_inv(quat, g0)  # carried forwards from j0
-        bwd = _quat_rotate_inv(quat, _quat_rotate_inv(_quat_conj(quat[-1:]), g1)[0])  # from j1
-        wt = np.linspace(0.0, 1.0, n)[:, None]
+        quat /= np.sqrt(np.einsum("ij,ij->i", quat, quat))[:, None]
+
+        def anchor(j: int, still: bool) -> FloatArray:
+            return _unit(sig.acc5[j]) if still else sig.g[j]
+
+        g0 = np.array([anchor(j0, s0) for j0, _j1, s0, _s1 in spans])
+        g1 = np.array([anchor(j1, s1) for _j0, j1, _s0, s1 in spans])
+        last = quat[first + lens - 1]
+        g1_at_j0 = _quat_rotate_inv(last * np.array([-1.0, -1.0, -1.0, 1.0]), g1)
+        fwd = _quat_rotate_inv(quat, np.repeat(g0, lens, axis=0))  # carried forwards from j0
+        bwd = _quat_rotate_inv(quat, np.repeat(g1_at_j0, lens, axis=0))  # backwards from j1
+        wt = (local / np.repeat(lens - 1, lens))[:, None]
         g = _unit((1.0 - wt) * fwd + wt * bwd)
         u, f, l_axis = self._frame
         gu = g @ u
         if f is None or l_axis is None:
-            sig.fl[j0 : j1 + 1] = np.degrees(np.arccos(np.clip(gu, -1.0, 1.0)))
-            return
-        sig.fl[j0 : j1 + 1] = np.degrees(np.arctan2(-(g @ f), gu))
-        sig.lat[j0 : j1 + 1] = np.degrees(np.arcsin(np.clip(-(g @ l_axis), -1.0, 1.0)))
+            fl = np.degrees(np.arccos(np.clip(gu, -1.0, 1.0)))
+            lat = None
+        else:
+            fl = np.degrees(np.arctan2(-(g @ f), gu))
+            lat = np.degrees(np.arcsin(np.clip(-(g @ l_axis), -1.0, 1.0)))
+        for (j0, j1, _s0, _s1), a in zip(spans, first.tolist(), strict=True):
+            sig.fl[j0 : j1 + 1] = fl[a : a + j1 - j0 + 1]
+            if lat is not None:
+                sig.lat[j0 : j1 + 1] = lat[a : a + j1 - j0 + 1]
 
     def _still_peak(self, sig: _Window, a: int, b: int, k: int) -> float | None:
         """Largest flexion at still samples near a bend's bottom (no gyroscope), or None.
