@@ -885,7 +885,8 @@ class ImpactLoading:
         values = mag[pk].copy()
         sat = np.zeros(pk.size, dtype=bool)
         scales = np.asarray(FULL_SCALES_G)
-        for j, i in enumerate(pk.tolist()):
+        for j in self._clip_candidates(acc, pk, w).tolist():
+            i = int(pk[j])
             win = acc[max(i - w, 0) : i + w + 1]
             if float(np.abs(win).max()) < CLIP_MIN_LEVEL_MPS2:
                 continue  # no axis high enough to be a sensor's range
@@ -903,6 +904,29 @@ class ImpactLoading:
         self.peaks_s_ = t[pk]
         self.peaks_g_ = values
         self.saturated_ = sat
+
+    @staticmethod
+    def _clip_candidates(acc: FloatArray, pk: NDArray[np.intp], w: int) -> NDArray[np.intp]:
+        """Peaks whose window (``w`` samples either side) may hold clipping.
+
+        A necessary condition of :func:`detect_clipping` (either way it is
+        called in :meth:`_peaks`): an axis's extreme in the window reaches
+        :data:`CLIP_MIN_LEVEL_MPS2` and is held for two samples or lies within
+        3 % of a full-scale range. Checked for all peaks at once; only these go
+        through the exact test.
+        """
+        if not pk.size:
+            return pk
+        idx = np.clip(pk[:, None] + np.arange(-w, w + 1)[None, :], 0, acc.shape[0] - 1)
+        win = acc[idx]  # (peaks, 2w + 1, 3); edge samples repeated: a superset, as wanted
+        scales = np.asarray(FULL_SCALES_G) * GRAVITY_MPS2
+        ok = np.zeros(pk.size, dtype=bool)
+        for ext in (win.max(axis=1), win.min(axis=1)):  # (peaks, 3)
+            held = (win == ext[:, None, :]).sum(axis=1) >= 2
+            lvl = np.abs(ext)
+            near = (np.abs(lvl[..., None] / scales - 1.0) <= 0.03).any(axis=-1)
+            ok |= ((lvl >= CLIP_MIN_LEVEL_MPS2) & (held | near)).any(axis=1)
+        return np.flatnonzero(ok)
 
     def _finish(self, duration_s: float) -> None:
         self.duration_s_ = duration_s

@@ -330,6 +330,18 @@ def _unit(x: FloatArray) -> FloatArray:
     return x / n
 
 
+def _median_rate(bounds: list[tuple[int, int, float]]) -> float:
+    """Median over samples of the working rate of stretches ``(first, stop, rate)``."""
+    rates = np.array([f for _lo, _hi, f in bounds])
+    counts = np.array([hi - lo for lo, hi, _f in bounds])
+    order = np.argsort(rates, kind="stable")
+    cum = np.cumsum(counts[order])
+    n = int(cum[-1])
+    lo_v = rates[order][np.searchsorted(cum, (n - 1) // 2, "right")]
+    hi_v = rates[order][np.searchsorted(cum, n // 2, "right")]
+    return 0.5 * float(lo_v + hi_v)
+
+
 def _cat(parts: list[Any]) -> Any:
     """``np.concatenate`` without the copy of a single part."""
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -528,8 +540,6 @@ class _Day:
     """Signals of every gap-free stretch at the working rate, pooled."""
 
     time_s: FloatArray
-    seg: NDArray[np.intp]  # stretch index of each sample
-    fs: FloatArray  # working rate of each sample's stretch
     bounds: list[tuple[int, int, float]]  # (first, stop, working rate) of each stretch
     acc: FloatArray  # block means of the acceleration, m/s^2
     gyr: FloatArray | None  # block means of the angular rate, deg/s
@@ -939,8 +949,6 @@ class TrunkPosture:
         r = np.asarray(reps, dtype=np.float64).reshape(-1, 2)
         return _Day(
             time_s=t,
-            seg=_cat([np.full(hi - lo, i) for i, (lo, hi, _f) in enumerate(bounds)]),
-            fs=_cat([np.full(hi - lo, f) for lo, hi, f in bounds]),
             bounds=bounds,
             acc=_cat(parts["acc"]),
             gyr=_cat(parts["gyr"]) if has_gyro else None,
@@ -986,12 +994,11 @@ class TrunkPosture:
             )
         # quiet stretches, never across a gap
         stretches = []
-        for a, b in _runs(sig.quiet):
-            for s_id in np.unique(sig.seg[a:b]):
-                idx = np.flatnonzero(sig.seg[a:b] == s_id) + a
-                dur = idx.size / float(sig.fs[idx[0]])
+        for lo, hi, fs in sig.bounds:
+            for a, b in _runs(sig.quiet[lo:hi]):
+                dur = (b - a) / fs
                 if dur >= self.min_quiet_s:
-                    stretches.append((dur, _unit(g[idx].mean(axis=0))))
+                    stretches.append((dur, _unit(g[lo + a : lo + b].mean(axis=0))))
         stretches.sort(key=lambda x: -x[0])
         if sig.gait.sum() > 0:
             walk = _unit(g[sig.gait].mean(axis=0))
@@ -1033,7 +1040,7 @@ class TrunkPosture:
         incl = np.degrees(np.arccos(np.clip(g @ u, -1.0, 1.0)))
         big = incl >= self.bend_min_deg
         data = None
-        if big.sum() >= 0.5 * float(np.median(sig.fs)):  # half a second of large inclination
+        if big.sum() >= 0.5 * _median_rate(sig.bounds):  # half a second of large inclination
             d = -_unit(h[big]) * incl[big][:, None]
             mean = d.sum(axis=0)
             if np.linalg.norm(mean) >= 0.5 * float(incl[big].sum()):
