@@ -144,12 +144,16 @@ SINGLE_SAMPLE_TOLERANCE = 0.001
 #: body-worn sensor has a range below 2 g), m/s^2.
 CLIP_MIN_LEVEL_MPS2 = 1.5 * GRAVITY_MPS2
 
-#: Steps are looked for only within :data:`ACTIVE_PAD_S` of a second in which
-#: some axis of the acceleration spans at least this much, m/s^2: half the
-#: smallest contact peak (``step_min_mps2``, 0.6 m/s^2), which rises at least
-#: that far above the signal around it. Quiet sitting, lying and standing
-#: (sway 0.02-0.1 m/s^2, sensor noise) stay below it and cost nothing.
-ACTIVE_SPAN_MPS2 = 0.3
+#: Steps are looked for only within :data:`ACTIVE_PAD_S` of two neighbouring
+#: seconds over which the acceleration vector ranges at least this much (the
+#: axes' ranges summed in quadrature, which bounds any change of the vector),
+#: m/s^2. A contact is a peak of at least ``step_min_mps2`` (0.6 m/s^2) in
+#: the high-passed vertical acceleration, a projection of the vector, which
+#: rises that far from its trough within a fraction of a second; 0.5 leaves
+#: room for the trough to sit above the high-pass's zero. Quiet sitting, lying
+#: and standing (sway 0.02-0.1 m/s^2, sensor noise) and slow posture changes
+#: stay below it and cost nothing.
+ACTIVE_SPAN_MPS2 = 0.5
 
 #: Seconds of signal kept on each side of an active second: more than the
 #: rest search before and after a stair bout (3 step times of at most 1.6 s,
@@ -305,9 +309,10 @@ class StepDetector:
         the real MS001 walk; 1.5 as ``cadence_change``: a longer step is a
         pause or another movement, a step under half is a second peak of one
         contact).
-    active_span_mps2 : contacts are looked for only around seconds in which
-        an axis spans at least this (default :data:`ACTIVE_SPAN_MPS2`); None
-        looks everywhere (same contacts, slower on long quiet recordings).
+    active_span_mps2 : contacts are looked for only around pairs of seconds
+        over which the acceleration ranges at least this (default
+        :data:`ACTIVE_SPAN_MPS2`); None looks everywhere (same contacts, slower
+        on long quiet recordings).
 
     Attributes
     ----------
@@ -381,17 +386,24 @@ class StepDetector:
         return self
 
     def _active_spans(self, acc: FloatArray, fs: float) -> list[tuple[int, int]]:
-        """Sample ranges within ``ACTIVE_PAD_S`` of a second whose axes span
-        ``active_span_mps2`` or more (module constants); the whole signal when
-        that is None or the spans would cover most of it anyway."""
+        """Sample ranges within ``ACTIVE_PAD_S`` of two neighbouring seconds over
+        which the acceleration ranges ``active_span_mps2`` or more (module
+        constants); the whole signal when that is None or the spans would cover
+        most of it anyway."""
         n = acc.shape[0]
         blk = max(int(round(fs)), 1)
         nb = n // blk
         if self.active_span_mps2 is None or nb < 2:
             return [(0, n)]
         starts = np.arange(0, n, blk)  # the last second may be partial
-        span = np.maximum.reduceat(acc, starts, axis=0) - np.minimum.reduceat(acc, starts, axis=0)
-        active = span.max(axis=1) >= self.active_span_mps2
+        hi = np.maximum.reduceat(acc, starts, axis=0)
+        lo = np.minimum.reduceat(acc, starts, axis=0)
+        # each second with the next (a contact's rise may straddle their boundary)
+        hi[:-1] = np.maximum(hi[:-1], hi[1:])
+        lo[:-1] = np.minimum(lo[:-1], lo[1:])
+        rng = hi - lo
+        active = np.sqrt(np.einsum("ij,ij->i", rng, rng)) >= self.active_span_mps2
+        active[1:] |= active[:-1]  # the pair's second second too
         pad = int(math.ceil(ACTIVE_PAD_S * fs / blk))
         out: list[tuple[int, int]] = []
         for j in np.flatnonzero(active).tolist():

@@ -542,7 +542,7 @@ class _Day:
     time_s: FloatArray
     bounds: list[tuple[int, int, float]]  # (first, stop, working rate) of each stretch
     acc: FloatArray  # block means of the acceleration, m/s^2
-    gyr: FloatArray | None  # block means of the angular rate, deg/s
+    gyr: list[tuple[FloatArray, int]] | None  # each stretch's angular rate (deg/s), block size
     g: FloatArray  # unit gravity direction (gravity_cutoff_hz)
     quiet: NDArray[np.bool_]
     gait: NDArray[np.bool_]
@@ -879,18 +879,23 @@ class TrunkPosture:
         self._gyr_bias = None
         self.twist_rate_dps_ = None
         if day.gyr is not None:
-            self._gyr_bias = (
-                np.median(day.gyr[day.quiet], axis=0) if day.quiet.any() else np.zeros(3)
-            )
-            # rotation about the long axis: the projection commutes with the filter
-            self.twist_rate_dps_ = np.concatenate(
+            # bias: the median rate while quiet, from one sample of each working block
+            still = [
+                w[::k][: hi - lo][day.quiet[lo:hi]]
+                for (w, k), (lo, hi, _f) in zip(day.gyr, day.bounds, strict=True)
+            ]
+            quiet_rates = _cat(still)
+            self._gyr_bias = np.median(quiet_rates, axis=0) if quiet_rates.shape[0] else np.zeros(3)
+            # rotation about the long axis (projected first: the block mean and the
+            # filter are linear)
+            self.twist_rate_dps_ = _cat(
                 [
                     lowpass_zero_phase(
-                        day.gyr[lo:hi] @ u - float(self._gyr_bias @ u),
+                        block_mean((w @ u)[:, None], k)[:, 0] - float(self._gyr_bias @ u),
                         fs,
                         cutoff_hz=min(5.0, 0.4 * fs),
                     )
-                    for lo, hi, fs in day.bounds
+                    for (w, k), (_lo, _hi, fs) in zip(day.gyr, day.bounds, strict=True)
                 ]
             )
         self._day_reps = (day.rep_start_s, day.rep_end_s, day.rep_max_s)
@@ -925,7 +930,7 @@ class TrunkPosture:
             parts["acc"].append(acc)
             if has_gyro:
                 assert s.gyr_dps is not None
-                parts["gyr"].append(block_mean(s.gyr_dps, k))
+                parts["gyr"].append((s.gyr_dps, k))
             parts["g"].append(
                 _unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(self.gravity_cutoff_hz, 0.4 * fs)))
             )
@@ -951,7 +956,7 @@ class TrunkPosture:
             time_s=t,
             bounds=bounds,
             acc=_cat(parts["acc"]),
-            gyr=_cat(parts["gyr"]) if has_gyro else None,
+            gyr=parts["gyr"] if has_gyro else None,
             g=_cat(parts["g"]),
             quiet=_cat(parts["q"]),
             gait=gait_mask,
@@ -1068,16 +1073,17 @@ class TrunkPosture:
                 left = -left  # lateral lean positive towards the metadata's +ml
         return f, left
 
-    def _window(self, day: _Day, p0: int, p1: int, fs: float) -> _Window:
-        """Detail signals of samples ``[p0, p1)`` (one stretch) for the bends in it."""
+    def _window(self, day: _Day, p0: int, p1: int, stretch: int) -> _Window:
+        """Detail signals of samples ``[p0, p1)`` of one stretch for the bends in it."""
+        lo0, _hi0, fs = day.bounds[stretch]
         acc = day.acc[p0:p1]
         g_fast = _unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(3.0, 0.4 * fs)))
         gyr = None
         if day.gyr is not None and self._gyr_bias is not None:
+            raw, k = day.gyr[stretch]
+            w = block_mean(raw[(p0 - lo0) * k : (p1 - lo0) * k], k)
             # one filter run for both (the same filter on each column)
-            both = lowpass_zero_phase(
-                np.hstack([acc, day.gyr[p0:p1]]), fs, cutoff_hz=min(5.0, 0.4 * fs)
-            )
+            both = lowpass_zero_phase(np.hstack([acc, w]), fs, cutoff_hz=min(5.0, 0.4 * fs))
             acc5, gyr = both[:, :3], both[:, 3:] - self._gyr_bias
         else:
             acc5 = lowpass_zero_phase(acc, fs, cutoff_hz=min(5.0, 0.4 * fs))
@@ -1118,7 +1124,7 @@ class TrunkPosture:
         """
         fl = self.flexion_deg_
         out: list[Bend] = []
-        for lo0, hi0, fs in day.bounds:
+        for stretch, (lo0, hi0, fs) in enumerate(day.bounds):
             search = int(round(BEND_SEARCH_S * fs))
             pad = int(round(FILTER_PAD_S * fs))
             low = fl[lo0:hi0] >= self.bend_min_deg - BEND_HYSTERESIS_DEG
@@ -1138,7 +1144,7 @@ class TrunkPosture:
                 p0 = max(lo0, grp[0][0] - search - pad)
                 p1 = min(hi0, grp[-1][1] + search + pad)
                 nxt = groups[gi + 1][0][0] if gi + 1 < len(groups) else hi0
-                win = self._window(day, p0, p1, fs)
+                win = self._window(day, p0, p1, stretch)
                 local = [(a - p0, b - p0) for a, b in grp]
                 out += self._window_bends(
                     win, local, max(lo0 - p0, 0), min(hi0, p1) - p0, nxt - p0, search, placement
