@@ -91,11 +91,11 @@ def run_live(rec):
 
     Every gap-free stretch goes to a fresh counter at the rate estimated from
     its time stamps, as ``count_recording`` counts it (the simulator's nominal
-    rate can differ from that estimate in the last bits, which can tip a
-    near tie between the offline counter's views). Returns the live counters
-    and, per reported repetition in order, the time it was reported (end of
-    the chunk whose ``push`` or ``close`` returned it; ``close`` at the end of
-    the data).
+    rate can differ from that estimate in the last bits; since RepCounter 2.1
+    that no longer changes a count, docs/reps.md "Sample counts and ties").
+    Returns the live counters and, per reported repetition in order, the time
+    it was reported (end of the chunk whose ``push`` or ``close`` returned it;
+    ``close`` at the end of the data).
     """
     counter = RepCounter(exercise=rec.metadata.get("exercise"), placement=rec.placement)
     lives = []

@@ -62,9 +62,9 @@ al., CHI 2014) 93 % of sets; Soro et al. 2019 (Sensors 19:714) 91 %.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -97,6 +97,48 @@ LIMB_PLACEMENTS = frozenset({"thigh", "shank"})
 
 #: Working rate the input is averaged down to (at least this, below twice it), Hz.
 WORK_HZ = 50.0
+
+#: Relative tolerance within which a number of samples (a duration times a rate) is
+#: taken as a whole or half number: a rate estimated from time stamps, or a period
+#: derived from a lag (``lag / fs * fs``), is off by units in the last place, which
+#: must not move a sample count across a rounding boundary (nor change a count).
+SAMPLE_RTOL = 1e-9
+
+#: Tolerance, in samples, of comparisons between times on the sample grid: a tie
+#: within it is a tie (times are sums of an offset and ``i / fs``, exact only to
+#: units in the last place).
+TIME_TOL_SAMPLES = 1e-3
+
+#: Autocorrelations (and scores made of them) closer than this are equal: ties go
+#: to a fixed order of the views (vertical, then orientation) or to the shorter lag.
+SCORE_TOL = 1e-9
+
+
+def _snapped(x: float) -> float:
+    """``x``, or the nearest multiple of 1/2 when within ``SAMPLE_RTOL`` of it."""
+    h = round(2.0 * x) / 2.0
+    return h if abs(x - h) <= SAMPLE_RTOL * max(1.0, abs(x)) else x
+
+
+def _samples(x: float) -> int:
+    """The whole number of samples nearest ``x`` (a duration times a rate).
+
+    Float error does not decide: ``x`` within ``SAMPLE_RTOL`` of a half is that
+    half, which rounds to even (as :func:`round`; 12.5 -> 12 at any rate within
+    a part per billion of 50 Hz for 0.25 s).
+    """
+    return int(round(_snapped(x)))
+
+
+def _floor_samples(x: float) -> int:
+    """The whole samples in ``x`` (floor), ``x`` within ``SAMPLE_RTOL`` of a whole number
+    taken as that number."""
+    return int(math.floor(_snapped(x)))
+
+
+def _ratio_in(x: float, lo: float, hi: float) -> bool:
+    """``lo <= x <= hi`` with ``SAMPLE_RTOL`` of slack (ratios of lags: ties are inside)."""
+    return lo * (1 - SAMPLE_RTOL) <= x <= hi * (1 + SAMPLE_RTOL)
 
 
 @dataclass(frozen=True)
@@ -272,8 +314,12 @@ def _block_mean(x: FloatArray, k: int) -> FloatArray:
 
 
 def decimation_factor(fs_hz: float) -> int:
-    """Samples averaged into one working sample (the working rate stays >= 50 Hz or = fs)."""
-    return max(1, int(fs_hz // WORK_HZ))
+    """Samples averaged into one working sample (the working rate stays >= 50 Hz or = fs).
+
+    A rate within ``SAMPLE_RTOL`` of a multiple of ``WORK_HZ`` is that multiple
+    (99.99999999999999 Hz, estimated from time stamps, is averaged as 100 Hz).
+    """
+    return max(1, _floor_samples(fs_hz / WORK_HZ))
 
 
 def _nfft(n: int, extra: int) -> int:
@@ -378,7 +424,7 @@ class RepCounter:
     times_s_ : when every repetition was recognised.
     """
 
-    version = "2.0"
+    version = "2.1"
 
     def __init__(
         self,
@@ -521,8 +567,8 @@ class RepCounter:
         then its moving standard deviation over ``activity_window_s``, summed
         over axes, is compared with the absolute thresholds.
         """
-        smooth = max(int(round(0.2 * fs)), 1)
-        win = max(int(round(self.activity_window_s * fs)), 2)
+        smooth = max(_samples(0.2 * fs), 1)
+        win = max(_samples(self.activity_window_s * fs), 2)
         bufs: list[FloatArray] = []
         active = _smoothed_moving_std(acc, smooth, win, bufs) > self.active_acc_mps2
         if gyr is not None:
@@ -532,18 +578,18 @@ class RepCounter:
     def bouts_from_activity(self, active: NDArray[np.bool_], fs: float) -> list[tuple[int, int]]:
         """Active stretches merged across pauses shorter than ``max_pause_s``."""
         merged: list[list[int]] = []
-        gap = int(round(self.max_pause_s * fs))
+        gap = _samples(self.max_pause_s * fs)
         for a, b in _runs(active):
             if merged and a - merged[-1][1] <= gap:
                 merged[-1][1] = b
             else:
                 merged.append([a, b])
-        min_n = int(round(self.min_bout_s * fs))
+        min_n = _samples(self.min_bout_s * fs)
         return [(a, b) for a, b in merged if b - a >= min_n]
 
     def margin_samples(self, fs: float) -> int:
         """Samples taken on each side of a bout when counting it."""
-        return int(round(self.activity_window_s * fs))
+        return _samples(self.activity_window_s * fs)
 
     def _count_segment(self, acc, gyr, fs, t0, gait) -> list[RepSet]:
         k = decimation_factor(fs)
@@ -552,7 +598,7 @@ class RepCounter:
         fs_w = fs / k
         t0_w = t0 + (k - 1) / (2 * fs)  # time of the first block's centre
         n = acc_w.shape[0]
-        if n < max(16, int(self.min_bout_s * fs_w)):
+        if n < max(16, _floor_samples(self.min_bout_s * fs_w)):
             return []
         out = []
         for a, b in self.bouts_from_activity(self.activity(acc_w, gyr_w, fs_w), fs_w):
@@ -594,17 +640,12 @@ class RepCounter:
             # seen twice that repeats is the period unless it is a multiple of the
             # short one (below half the data only the period and its harmonics,
             # or the sub-movements of one repetition, repeat)
-            longer = self._period(views, fs, 2.0, gait_limb, longest=True)
-            if longer is not None and (got is None or longer[0] > 1.5 * got[0]):
-                ratio = longer[0] / got[0] if got is not None else 0.5
-                if abs(ratio - round(ratio)) > 0.15:
-                    got = longer
+            got = self._prefer_longer(got, self._period(views, fs, 2.0, gait_limb, longest=True))
             if got is None:
                 # before two cycles: the bout so far as one repetition, kept only if
                 # it ends in the posture it started from (a set-up movement does not)
                 period = min(max((b - a) / fs, self.min_rep_s), self.max_rep_s)
-                name = "vertical" if views.v_ratio >= self.rotation_ratio else "orientation"
-                got = (period, 0.0, name)
+                got = (period, 0.0, self._main_view(views))
         if got is None:
             return None
         period, periodicity, name = got
@@ -619,7 +660,8 @@ class RepCounter:
             provisional=provisional,
         )
         t_a, t_b = t0 + a / fs, t0 + b / fs
-        reps = [r for r in reps if t_a - 0.5 * period <= r.time_s <= t_b + 0.5 * period]
+        slack = 0.5 * period + TIME_TOL_SAMPLES / fs  # (a tie is inside)
+        reps = [r for r in reps if t_a - slack <= r.time_s <= t_b + slack]
         if not reps:
             return None
         return RepSet(
@@ -631,29 +673,73 @@ class RepCounter:
             reps=tuple(reps),
         )
 
+    @staticmethod
+    def _prefer_longer(
+        three: tuple[float, float, str] | None, two: tuple[float, float, str] | None
+    ) -> tuple[float, float, str] | None:
+        """The period seen three times, or the longer one seen twice (:meth:`_period`
+        results) if it is more than 1.5 times as long and not near a multiple of it."""
+        if two is None or three is None:
+            return three if two is None else two
+        # (ratios of lags: a tie, to float error, is not longer and is near a multiple)
+        ratio = two[0] / three[0]
+        longer = ratio > 1.5 * (1 + SAMPLE_RTOL)
+        near_multiple = abs(ratio - round(ratio)) <= 0.15 * (1 + SAMPLE_RTOL)
+        return two if longer and not near_multiple else three
+
+    def _main_view(self, views: _Views) -> str:
+        """The view counted when no period tells: vertical unless the movement is
+        mostly a rotation (``rotation_ratio``)."""
+        return "vertical" if views.v_ratio >= self.rotation_ratio else "orientation"
+
     def _views(self, acc, gyr, fs, a, b, *, provisional: bool = False) -> _Views | None:
         """Low-pass, trim to the exercise posture and build both views of bout ``[a, b)``."""
         m = self.margin_samples(fs)
         lo, hi = max(a - m, 0), min(b + m, acc.shape[0])
         if hi - lo < 16:
             return None
+        acc_f, gyr_f = self._lowpassed(acc, gyr, fs, lo, hi)
+        s0, s1 = 0, hi - lo
+        if self.posture_tol_deg:
+            s0, s1 = self._exercise_span(acc_f, fs, a - lo, b - lo, latest=provisional)
+        return self._make_views(acc_f, gyr_f, fs, lo, (s0, s1), (a, b))
+
+    def _lowpassed(
+        self, acc: FloatArray, gyr: FloatArray | None, fs: float, lo: int, hi: int
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """Rows ``[lo, hi)`` of the acceleration (and angular rate), low-passed at
+        ``lowpass_hz`` (at most 0.4 x the working rate ``fs``)."""
         cut = min(self.lowpass_hz, 0.4 * fs)
         acc_f = _lowpass(acc[lo:hi], fs, cut)
         gyr_f = None if gyr is None else _lowpass(gyr[lo:hi], fs, cut)
-        if self.posture_tol_deg:
-            s0, s1 = self._exercise_span(acc_f, fs, a - lo, b - lo, latest=provisional)
-            if s1 - s0 < 16:
-                return None
-            acc_f = acc_f[s0:s1]
-            gyr_f = None if gyr_f is None else gyr_f[s0:s1]
-            lo += s0
+        return acc_f, gyr_f
+
+    def _make_views(
+        self,
+        acc_f: FloatArray,
+        gyr_f: FloatArray | None,
+        fs: float,
+        lo: int,
+        keep: tuple[int, int],
+        span: tuple[int, int],
+    ) -> _Views | None:
+        """Both views of rows ``keep = [s0, s1)`` of the low-passed data starting at ``lo``.
+
+        ``span`` is the bout's active ``[a, b)`` in the caller's array. None if
+        fewer than 16 samples are kept.
+        """
+        s0, s1 = keep
+        if s1 - s0 < 16:
+            return None
+        acc_f = acc_f[s0:s1]
+        gyr_f = None if gyr_f is None else gyr_f[s0:s1]
         mag = np.sqrt((acc_f**2).sum(axis=1))
         vert = (mag - mag.mean())[:, None]
         orient = [acc_f - acc_f.mean(axis=0)]
         if gyr_f is not None:
             orient.append(gyr_f - gyr_f.mean(axis=0))
         acfs, v_ratio = self._acfs(vert, orient, fs)
-        return _Views(lo, a, b, vert, orient, acc_f, gyr_f, acfs, v_ratio)
+        return _Views(lo + s0, span[0], span[1], vert, orient, acc_f, gyr_f, acfs, v_ratio)
 
     def _acfs(
         self, vert: FloatArray, orient: list[FloatArray], fs: float
@@ -688,21 +774,17 @@ class RepCounter:
         exercise posture now) are dropped. Returns the kept ``[start, stop)``.
         """
         n = acc_f.shape[0]
-        step = max(1, int(round(0.25 * fs)))
-        win = max(1, int(round(1.0 * fs)))
+        step = max(1, _samples(0.25 * fs))
+        win = max(1, _samples(1.0 * fs))
         if n < 4 * win:
             return 0, n
-        c = np.cumsum(np.vstack([np.zeros((1, 3)), acc_f]), axis=0)
-        starts = np.arange(0, n - win + 1, step)
-        post = (c[starts + win] - c[starts]) / win
-        post /= np.maximum(np.linalg.norm(post, axis=1, keepdims=True), 1e-9)
-        mid = starts + win // 2
+        post = _directions(acc_f, win, step)
+        mid = np.arange(0, n - win + 1, step) + win // 2
         q1, q3 = (b - (b - a) // 3, b) if latest else (a + (b - a) // 4, b - (b - a) // 4)
         core = post[(mid >= q1) & (mid <= q3)]
         if core.shape[0] == 0:
             return 0, n
-        close = (post @ core.T).max(axis=1) >= math.cos(math.radians(self.posture_tol_deg))
-        idx = np.flatnonzero(close)
+        idx = np.flatnonzero(_near_any(post, core, self.posture_tol_deg))
         first, last = int(idx[0]), int(idx[-1])
         lo = 0 if first == 0 else int(mid[first])
         hi = n if last == mid.size - 1 else int(mid[last]) + 1
@@ -713,6 +795,16 @@ class RepCounter:
         spec = np.fft.rfft(x, nfft, axis=0)
         return (spec.real**2 + spec.imag**2).sum(axis=1)
 
+    def _weighted_power(self, power: FloatArray, f: FloatArray, order: int) -> FloatArray:
+        """``power`` (at frequencies ``f``, Hz) high-passed and integrated ``order`` times.
+
+        Weighted by ``(w^2 / (w^2 + w_lo^2))^2 / (w^2 + w_lo^2)^order``,
+        ``w_lo = 2 pi / max_rep_s`` (see :meth:`_weighted_acf`).
+        """
+        w2 = (2 * np.pi * f) ** 2
+        wl2 = (2 * np.pi / self.max_rep_s) ** 2
+        return power * (w2 / (w2 + wl2)) ** 2 / (w2 + wl2) ** order
+
     def _weighted_acf(self, power: FloatArray, f: FloatArray, n: int, order: int) -> FloatArray:
         """Normalised (biased) autocorrelation, from a power spectrum, integrated ``order`` times.
 
@@ -722,9 +814,7 @@ class RepCounter:
         biased estimate tapers towards long lags, so a multiple of the period
         does not beat the period itself.
         """
-        w2 = (2 * np.pi * f) ** 2
-        wl2 = (2 * np.pi / self.max_rep_s) ** 2
-        ac = np.fft.irfft(power * (w2 / (w2 + wl2)) ** 2 / (w2 + wl2) ** order)[:n]
+        ac = np.fft.irfft(self._weighted_power(power, f, order))[:n]
         if not ac[0] > 0:
             return np.zeros(n)
         return ac / ac[0]
@@ -734,8 +824,8 @@ class RepCounter:
     ) -> NDArray[np.intp]:
         """Autocorrelation peaks at lags from ``min_rep_s`` (twice that for ``strides``:
         two steps) to ``max_rep_s`` that the bout holds ``cycles`` times."""
-        lo = max(int(round(self.min_rep_s * fs * (2 if strides else 1))), 1)
-        hi = min(int(round(self.max_rep_s * fs)), int(ac.size / cycles))
+        lo = max(_samples(self.min_rep_s * fs * (2 if strides else 1)), 1)
+        hi = min(_samples(self.max_rep_s * fs), int(ac.size / cycles))
         if hi <= lo + 1:
             return np.zeros(0, dtype=np.intp)
         p, _ = signal.find_peaks(ac[lo : hi + 1])
@@ -748,8 +838,8 @@ class RepCounter:
         Repetition periods vary by some percent within a set; the tolerance
         covers that and the quantisation of short lags at low rates.
         """
-        d = max(1, int(round(tol * lag)))
-        i = int(round(lag))
+        d = max(1, _samples(tol * lag))
+        i = _samples(lag)
         lo, hi = max(i - d, 1), min(i + d + 1, ac.size)
         return lo + int(np.argmax(ac[lo:hi])) if hi > lo else -1
 
@@ -794,23 +884,26 @@ class RepCounter:
             return None
         # the shortest lag repeating nearly as well as the best one: a multiple of
         # the period, or a pause lining up two stretches of the set, can win by chance
-        good = np.flatnonzero(sup >= self.shorter_ratio * top)
+        good = np.flatnonzero(sup >= self.shorter_ratio * top - SCORE_TOL)
         best = float(cands[good[-1] if longest else good[0]])
         # one vertical cycle per half cycle of the movement: steps of both legs, or
         # alternating lunges, seen from a limb (which sees its own side once per
         # cycle); not if the orientation reverses at the half cycle (then the two
         # vertical cycles are the two halves of one repetition)
-        if use_steps and not gait_limb and best / 2 >= self.min_rep_s * fs:
+        if use_steps and not gait_limb and best / 2 >= _snapped(self.min_rep_s * fs):
             acv = acfs["vertical"]
             half, full = self._near(acv, best / 2), self._near(acv, best)
             o_half = self._near(acfs["orientation"], best / 2)
             if half > 0.2 and half >= self.sub_ratio * full and o_half > -0.5:
                 return self._near_lag(acv, best / 2) / fs, half, "vertical"
         # count on the view that repeats best at the period and least at its half
+        # (scores within SCORE_TOL are a tie, won by the first view of ``keep``:
+        # vertical, then orientation)
         score = {
             k: self._near(acfs[k], best) - max(self._near(acfs[k], best / 2), 0.0) for k in keep
         }
-        name = max(score, key=lambda k: score[k])
+        top_score = max(score.values())
+        name = next(k for k in keep if score[k] >= top_score - SCORE_TOL)
         return best / fs, self._near(acfs[name], best), name
 
     # -- cycles -----------------------------------------------------------------
@@ -833,7 +926,7 @@ class RepCounter:
         n = x.shape[0]
         ramp = np.linspace(0.0, 1.0, n)[:, None]
         xd = x - (x[:1] + ramp * (x[-1:] - x[:1]))
-        nfft = _nfft(n, int(4 * period * fs))  # the band-pass rings for about a period
+        nfft = _nfft(n, _floor_samples(4 * period * fs))  # the band-pass rings for about a period
         f = np.fft.rfftfreq(nfft, 1.0 / fs)
         gain = _bandpass_gain(f, lo, hi).astype(np.complex128)
         if order:
@@ -860,38 +953,15 @@ class RepCounter:
         two halves are of similar size (within a factor 2) and which end in the
         posture they started from (``posture_tol_deg``, 0.5 s averages).
         """
-        f0 = 1.0 / period
-        if min(self.band_high * f0, 0.45 * fs) <= self.band_low * f0:
-            return []
-        if name == "vertical":
-            chans, orders = [views.vert], [2]
-        else:
-            chans, orders = views.orient, [1] * len(views.orient)
         # hold the ends still for one period, as if the person had paused in the
         # exercise posture: a repetition ending at the edge of the data is completed
-        npad = int(round(period * fs))
+        npad = _samples(period * fs)
+        pad = partial(_hold_ends, n=npad)
 
-        def pad(x: FloatArray) -> FloatArray:
-            return np.pad(x, ((npad, npad), (0, 0)), mode="edge")
-
-        parts = []
-        for x, o in zip(chans, orders, strict=True):
-            y = self._band_integrate(pad(x), fs, period, o)
-            s = float(np.sqrt((y**2).sum(axis=1).mean()))
-            if s > 0:
-                parts.append(y / s)
-        if not parts:
+        got = self._counting_signal(views, name, fs, period, pad, posture_order=1)
+        if got is None:
             return []
-        bp = np.column_stack(parts)
-        if bp.shape[1] == 1:
-            pc = bp[:, 0]
-        else:
-            _, vec = np.linalg.eigh(bp.T @ bp)
-            pc = bp @ vec[:, -1]
-        env = np.abs(signal.hilbert(pc, _nfft(pc.size, int(period * fs)))[: pc.size])
-        amp = float(np.percentile(env, 75))
-        if not amp > 0:
-            return []
+        pc, amp = got
         # movement lies within the active span; a zero-phase filter rings before
         # and after it, and the held ends (padding) are not data
         span = (views.a - views.lo + npad, views.b - views.lo + npad)
@@ -900,7 +970,7 @@ class RepCounter:
         if half_cycles:
             # every excursion is a step, but one already under way when the movement
             # starts is the posture of the leg at rest
-            first = int(n_ex > 0 and starts[0] <= span[0] + int(round(0.25 * fs)))
+            first = int(n_ex > 0 and starts[0] <= span[0] + _samples(0.25 * fs))
             pairs = [(j - 1, j) for j in range(first, n_ex)]
         else:
             # the displacement or angle is offset by the rest posture (the signal's
@@ -924,49 +994,99 @@ class RepCounter:
         acc = pad(views.acc)
         # provisional counts: the measures of a repetition only once it may be reported
         n_real = views.vert.shape[0] + npad
-        measure_from = n_real - int(round(3 * period * fs)) if provisional else 0
+        measure_from = n_real - _samples(3 * period * fs) if provisional else 0
         t_first = t0 + (views.lo - npad) / fs
-        half_period = int(round(0.5 * period * fs))
+        half_period = _samples(0.5 * period * fs)
         reps: list[Rep] = []
         prev_end: int | None = None
         for j1, j2 in pairs:
             x2 = int(extremes[j2])  # the end posture
             x1 = int(extremes[j1]) if j1 >= 0 else max(x2 - half_period, 0)
-            if half_cycles:
-                s0 = x1
-            elif prev_end is not None and x1 - prev_end < 1.5 * half_period:
-                s0 = prev_end  # straight on from the previous repetition
-            else:
-                s0 = max(2 * x1 - x2, 0)  # from rest: the away half as long as the return
+            s0 = self._rep_start(x1, x2, prev_end, half_period, half_cycles)
             if strict and not half_cycles:
                 p1, p2 = abs(pc[peaks[j1]]), abs(pc[peaks[j2]])
                 if min(p1, p2) < 0.5 * max(p1, p2) or not _same_posture(
                     acc, s0, x2, fs, self.posture_tol_deg
                 ):
                     continue
-            seg = slice(s0, x2 + 1)
-            vertical = tilt = math.nan
-            rot: float | None = None if gyr is None else math.nan
-            if x2 >= measure_from:
-                if vdisp is None:
-                    vdisp = self._band_integrate(pad(views.vert), fs, period, 2)[:, 0]
-                    vdisp /= (2 * np.pi * f0) ** 2
-                vertical = float(np.ptp(vdisp[seg]))
-                tilt = _tilt_range_deg(acc[seg])
-                rot = None if gyr is None else _rotation_range_deg(gyr[seg], fs)
-            reps.append(
-                Rep(
-                    start_s=t_first + s0 / fs,
-                    end_s=t_first + x2 / fs,
-                    time_s=t_first + int(starts[j2]) / fs,
-                    amplitude=float(np.ptp(pc[seg])),
-                    vertical_m=vertical,
-                    tilt_deg=tilt,
-                    range_deg=rot,
-                )
-            )
+            measured = x2 >= measure_from
+            if measured and vdisp is None:
+                vdisp = self._displacement(pad(views.vert), fs, period)
+            at, vd = (s0, x2, int(starts[j2])), vdisp if measured else None
+            reps.append(_rep(t_first, fs, at, pc, acc, gyr, vd, angles=measured))
             prev_end = x2
         return reps
+
+    def _counting_signal(
+        self,
+        views: _Views,
+        name: str,
+        fs: float,
+        period: float,
+        prepare: Callable[[FloatArray], FloatArray],
+        *,
+        posture_order: int,
+    ) -> tuple[FloatArray, float] | None:
+        """The signal counted in view ``name`` and its robust amplitude, or None.
+
+        Each channel of the view (``prepare``d: the ends padded or continued) is
+        band-passed around ``1 / period`` and integrated (:meth:`_band_integrate`;
+        the vertical view twice, to displacement; the acceleration of the
+        orientation view ``posture_order`` times, the angular rate once) and
+        scaled to unit RMS; the counted signal is their first principal
+        component, its amplitude the 75th percentile of its envelope. None if
+        the band does not fit below 0.45 x ``fs`` or the signal is flat.
+        """
+        f0 = 1.0 / period
+        if min(self.band_high * f0, 0.45 * fs) <= self.band_low * f0:
+            return None
+        if name == "vertical":
+            chans, orders = [views.vert], [2]
+        else:
+            chans = views.orient
+            orders = [posture_order] + [1] * (len(views.orient) - 1)
+        parts = []
+        for x, o in zip(chans, orders, strict=True):
+            y = self._band_integrate(prepare(x), fs, period, o)
+            s = float(np.sqrt((y**2).sum(axis=1).mean()))
+            if s > 0:
+                parts.append(y / s)
+        if not parts:
+            return None
+        bp = np.column_stack(parts)
+        if bp.shape[1] == 1:
+            pc = bp[:, 0]
+        else:
+            _, vec = np.linalg.eigh(bp.T @ bp)
+            pc = bp @ vec[:, -1]
+        env = np.abs(signal.hilbert(pc, _nfft(pc.size, _floor_samples(period * fs)))[: pc.size])
+        amp = float(np.percentile(env, 75))
+        if not amp > 0:
+            return None
+        return pc, amp
+
+    def _displacement(self, vert: FloatArray, fs: float, period: float) -> FloatArray:
+        """Vertical displacement (m) from the (padded) vertical view, band-passed
+        around ``1 / period``."""
+        f0 = 1.0 / period
+        vdisp = self._band_integrate(vert, fs, period, 2)[:, 0]
+        vdisp /= (2 * np.pi * f0) ** 2
+        return vdisp
+
+    @staticmethod
+    def _rep_start(x1: int, x2: int, prev_end: int | None, half_period: int, steps: bool) -> int:
+        """Start of the repetition whose far and end postures are at ``x1`` and ``x2``.
+
+        A step (``steps``: the legs' cycle) starts at its first turning point; a
+        repetition less than 0.75 period after the previous one ended (at
+        ``prev_end``) goes straight on from it; else it starts from rest, the
+        away half as long as the return.
+        """
+        if steps:
+            return x1
+        if prev_end is not None and x1 - prev_end < 1.5 * half_period:
+            return prev_end
+        return max(2 * x1 - x2, 0)
 
     def _excursions(
         self, pc: FloatArray, h: float, span: tuple[int, int]
@@ -1018,13 +1138,72 @@ class RepCounter:
         return a[:, 0], a[:, 1], a[:, 2]
 
 
+def _directions(acc: FloatArray, win: int, step: int = 1) -> FloatArray:
+    """Unit vectors along the means of ``win`` consecutive rows of ``acc``, every ``step`` rows.
+
+    Row ``i`` is the direction of ``acc[i * step : i * step + win]``'s mean (of
+    the acceleration: gravity's direction, the posture).
+    """
+    c = np.cumsum(np.vstack([np.zeros((1, acc.shape[1])), acc]), axis=0)
+    starts = np.arange(0, acc.shape[0] - win + 1, step)
+    means = (c[starts + win] - c[starts]) / win
+    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-9)
+    return means
+
+
+def _near_any(post: FloatArray, ref: FloatArray, tol_deg: float) -> NDArray[np.bool_]:
+    """Whether each unit vector of ``post`` is within ``tol_deg`` of one of ``ref``."""
+    return (post @ ref.T).max(axis=1) >= math.cos(math.radians(tol_deg))
+
+
+def _posture(acc: FloatArray, i: int, h: int) -> FloatArray:
+    """Mean acceleration of rows ``i - h`` to ``i + h`` (clipped at the start)."""
+    return acc[max(i - h, 0) : i + h + 1].mean(axis=0)
+
+
 def _same_posture(acc: FloatArray, i: int, j: int, fs: float, tol_deg: float) -> bool:
     """Whether the acceleration directions averaged over 0.5 s around ``i`` and ``j`` agree."""
-    h = max(1, int(round(0.25 * fs)))
-    u = acc[max(i - h, 0) : i + h + 1].mean(axis=0)
-    v = acc[max(j - h, 0) : j + h + 1].mean(axis=0)
+    h = max(1, _samples(0.25 * fs))
+    u, v = _posture(acc, i, h), _posture(acc, j, h)
     cos = float(u @ v) / max(float(np.linalg.norm(u) * np.linalg.norm(v)), 1e-12)
     return cos >= math.cos(math.radians(tol_deg))
+
+
+def _rep(
+    t_first: float,
+    fs: float,
+    at: tuple[int, int, int],
+    pc: FloatArray,
+    acc: FloatArray,
+    gyr: FloatArray | None,
+    vdisp: FloatArray | None,
+    *,
+    angles: bool,
+) -> Rep:
+    """The repetition from sample ``at[0]`` to ``at[1]``, recognised at ``at[2]``.
+
+    Samples of the (padded) view, sample 0 at ``t_first``. Its vertical range
+    is measured on ``vdisp`` (NaN if None), its tilt and rotation ranges only if
+    ``angles`` (else NaN).
+    """
+    s0, x2, recognised = at
+    seg = slice(s0, x2 + 1)
+    tilt = _tilt_range_deg(acc[seg]) if angles else math.nan
+    rot = None if gyr is None else (_rotation_range_deg(gyr[seg], fs) if angles else math.nan)
+    return Rep(
+        start_s=t_first + s0 / fs,
+        end_s=t_first + x2 / fs,
+        time_s=t_first + recognised / fs,
+        amplitude=float(np.ptp(pc[seg])),
+        vertical_m=math.nan if vdisp is None else float(np.ptp(vdisp[seg])),
+        tilt_deg=tilt,
+        range_deg=rot,
+    )
+
+
+def _hold_ends(x: FloatArray, n: int) -> FloatArray:
+    """``x`` with its first and last rows repeated ``n`` times before and after."""
+    return np.pad(x, ((n, n), (0, 0)), mode="edge")
 
 
 def _tilt_range_deg(acc: FloatArray) -> float:
@@ -1173,7 +1352,7 @@ class LiveRepCounter:
         did not confirm (taken back).
     """
 
-    version = "2.1"
+    version = "2.2"
 
     def __init__(
         self,
@@ -1301,7 +1480,7 @@ class LiveRepCounter:
         if n < 16:
             return []
         bouts = c.bouts_from_activity(c.activity(acc, gyr, fs), fs)
-        gap = int(round(c.max_pause_s * fs))
+        gap = _samples(c.max_pause_s * fs)
         half = c.margin_samples(fs)
         new: list[Rep] = []
         t0 = self.t0_s + (self._k - 1) / (2 * self.fs_hz) + self._base / fs
@@ -1338,20 +1517,21 @@ class LiveRepCounter:
         longer affects them) are kept as settled.
         """
         c = self.counter
-        if b <= n - int(round((c.activity_window_s / 2 + 0.1) * fs)):
+        if b <= n - _samples((c.activity_window_s / 2 + 0.1) * fs):
             return self._paused(acc, gyr, fs, a, b, t0)
-        a_w = max(a, n - int(round(self.window_s * fs)))
+        a_w = max(a, n - _samples(self.window_s * fs))
         got = self._open_count(acc, gyr, fs, a, a_w, n, t0)
         reps = got.reps
+        eps = TIME_TOL_SAMPLES / fs  # (ties of times on the sample grid)
         if a_w > a:
-            cut = t0 + a_w / fs + (got.period_s or 0.0)
+            cut = t0 + a_w / fs + (got.period_s or 0.0) - eps  # (a tie is in the window)
             lo = self._cut if self._cut is not None else -math.inf
             self._settled += sum(1 for t in self._prev if lo <= t < cut)
             self._cut = cut
             reps = [r for r in reps if r.time_s >= cut]
         self._prev = [r.time_s for r in reps]
         now = t0 + n / fs
-        ready = [r for r in reps if r.end_s <= now - self.confirm_s]
+        ready = [r for r in reps if r.end_s <= now - self.confirm_s + eps]
         total = self._settled + len(ready)
         # a repetition also seen by the previous update (ready or not) is no transient
         agreed = min(total, max(self._prev_totals))
@@ -1413,7 +1593,7 @@ class LiveRepCounter:
 
     def _in_tempo(self, period_s: float, expected_s: float) -> bool:
         lo, hi = self.tempo_range
-        return lo * expected_s <= period_s <= hi * expected_s
+        return _ratio_in(period_s / expected_s, lo, hi)
 
     def _open_count(self, acc, gyr, fs, a, a_w, n, t0) -> _OpenCount:
         """Repetitions of the open bout (window ``[a_w, n)``, bout from ``a``)."""
@@ -1424,7 +1604,7 @@ class LiveRepCounter:
         views, setup_at = got
         at_rest = a_w == a  # the view starts in the rest before the set (or its set-up)
         trimmed = views.lo > max(a_w - c.margin_samples(fs), 0)  # after a set-up movement
-        name = "vertical" if views.v_ratio >= c.rotation_ratio else "orientation"
+        name = c._main_view(views)
         three = c._period(views, fs, c.min_cycles, self._gait)
         two = c._period(views, fs, 2.0, self._gait, longest=True)
         learnt = {"setup_at": setup_at}
@@ -1442,9 +1622,13 @@ class LiveRepCounter:
                     views, name, fs, period, t0, at_rest=at_rest, trimmed=trimmed, first=True
                 )
                 t_move = t0 + max(a, views.lo) / fs
-                keep = [i for i, r in enumerate(reps) if durs[i] >= 0.6 * (r.end_s - t_move)]
-                if keep and self._main_hz(views, name, fs) > 2.0 / durs[keep[-1]]:
-                    keep = []  # the movement is mostly faster: several cycles, not one
+                eps = TIME_TOL_SAMPLES / fs
+                keep = [i for i, r in enumerate(reps) if durs[i] >= 0.6 * (r.end_s - t_move) - eps]
+                if keep:
+                    # main frequency x duration: cycles of the movement in the repetition
+                    cycles = self._main_hz(views, name, fs) * durs[keep[-1]]
+                    if cycles > 2.0 * (1 + SAMPLE_RTOL):
+                        keep = []  # the movement is mostly faster: several cycles, not one
                 self._guess_s = period if keep and self._guess_s is None else None
                 return _OpenCount(
                     [reps[i] for i in keep],
@@ -1463,7 +1647,7 @@ class LiveRepCounter:
                     and self._supported(views, cand[0], fs)
                 ):
                     chosen = cand
-                    if cand is three and 0.8 <= cand[0] / self._expected <= 1.25:
+                    if cand is three and _ratio_in(cand[0] / self._expected, 0.8, 1.25):
                         self._expected = cand[0]  # tempo drifts within a set
                     break
             if chosen is None:
@@ -1488,19 +1672,14 @@ class LiveRepCounter:
             return (
                 cand is not None
                 and cand[1] >= min_per
-                and active_s >= cycles * cand[0]
+                and active_s >= cycles * cand[0] - TIME_TOL_SAMPLES / fs
                 and self._supported(views, cand[0], fs)
-                and 0.5 <= cand[0] * f_main <= 2.0
+                and _ratio_in(cand[0] * f_main, 0.5, 2.0)
             )
 
         three = three if believed(three, c.min_cycles, c.min_periodicity) else None
         two = two if believed(two, 2.0, self.early_periodicity) else None
-        chosen = three
-        if two is not None and (three is None or two[0] > 1.5 * three[0]):
-            ratio = two[0] / three[0] if three is not None else 0.5
-            if abs(ratio - round(ratio)) > 0.15:
-                chosen = two
-        return chosen
+        return c._prefer_longer(three, two)
 
     def _supported(self, views: _Views, period_s: float, fs: float) -> bool:
         """Whether every usable view repeats at ``period_s`` (autocorrelation >= min_periodicity).
@@ -1528,12 +1707,10 @@ class LiveRepCounter:
         x = views.vert if name == "vertical" else views.orient[0]
         nfft = _nfft(x.shape[0], 0)
         f = np.fft.rfftfreq(nfft, 1.0 / fs)
-        w2 = (2 * np.pi * f) ** 2
-        wl2 = (2 * np.pi / c.max_rep_s) ** 2
-        p = c._power(x, nfft) * (w2 / (w2 + wl2)) ** 2
-        if name == "vertical":
-            p = p / (w2 + wl2)
-        band = np.flatnonzero((f >= 1.0 / c.max_rep_s) & (f <= 1.0 / c.min_rep_s))
+        p = c._weighted_power(c._power(x, nfft), f, int(name == "vertical"))
+        band = np.flatnonzero(
+            (f >= (1 - SAMPLE_RTOL) / c.max_rep_s) & (f <= (1 + SAMPLE_RTOL) / c.min_rep_s)
+        )
         if band.size == 0 or not p[band].max() > 0:
             return 0.0
         return float(f[band[int(np.argmax(p[band]))]])
@@ -1548,9 +1725,7 @@ class LiveRepCounter:
         lo = max(a_w - c.margin_samples(fs), 0)
         if n - lo < 16:
             return None
-        cut = min(c.lowpass_hz, 0.4 * fs)
-        acc_f = _lowpass(acc[lo:n], fs, cut)
-        gyr_f = None if gyr is None else _lowpass(gyr[lo:n], fs, cut)
+        acc_f, gyr_f = c._lowpassed(acc, gyr, fs, lo, n)
         s0 = 0
         setup_at = None
         if self._setup_at is not None:
@@ -1558,18 +1733,8 @@ class LiveRepCounter:
         elif a_w == a and c.posture_tol_deg:
             s0 = self._setup_end(acc_f, fs, a - lo, n - lo)
             setup_at = self._base + lo + s0
-        if n - lo - s0 < 16:
-            return None
-        acc_f = acc_f[s0:]
-        gyr_f = None if gyr_f is None else gyr_f[s0:]
-        lo += s0
-        mag = np.sqrt((acc_f**2).sum(axis=1))
-        vert = (mag - mag.mean())[:, None]
-        orient = [acc_f - acc_f.mean(axis=0)]
-        if gyr_f is not None:
-            orient.append(gyr_f - gyr_f.mean(axis=0))
-        acfs, v_ratio = c._acfs(vert, orient, fs)
-        return _Views(lo, a, n, vert, orient, acc_f, gyr_f, acfs, v_ratio), setup_at
+        views = c._make_views(acc_f, gyr_f, fs, lo, (s0, n - lo), (a, n))
+        return None if views is None else (views, setup_at)
 
     def _setup_end(self, acc_f: FloatArray, fs: float, a: int, b: int) -> int:
         """Where the exercise posture starts if the set began with a set-up movement, else 0.
@@ -1581,21 +1746,18 @@ class LiveRepCounter:
         repetitions return to the starting posture is not trimmed.
         """
         c = self.counter
-        if acc_f.shape[0] < 4 * max(1, int(round(fs))):
+        if acc_f.shape[0] < 4 * max(1, _samples(fs)):
             return 0
-        q = max(1, int(round(0.25 * fs)))
-        cs = np.cumsum(np.vstack([np.zeros((1, 3)), acc_f]), axis=0)
-        post = (cs[q:] - cs[:-q]) / q
-        post /= np.maximum(np.linalg.norm(post, axis=1, keepdims=True), 1e-9)
-        cos_tol = math.cos(math.radians(c.posture_tol_deg))
-        near0 = post @ post[0] >= cos_tol
+        q = max(1, _samples(0.25 * fs))
+        post = _directions(acc_f, q)
+        near0 = _near_any(post, post[:1], c.posture_tol_deg)
         left = np.flatnonzero(~near0)
         if left.size == 0 or near0[left[0] :].any():
             return 0
         # where the set-up ends: the first posture within sway of one of the last third
         # of the bout (within the tolerance it may still be moving into it)
         core = post[max(b - (b - a) // 3 - q, 0) :]
-        idx = np.flatnonzero((post @ core.T).max(axis=1) >= math.cos(math.radians(self.sway_deg)))
+        idx = np.flatnonzero(_near_any(post, core, self.sway_deg))
         return int(idx[0]) + q // 2 if idx.size else 0
 
     def _steps(self, views: _Views, fs: float, period_s: float, name: str) -> bool:
@@ -1637,18 +1799,8 @@ class LiveRepCounter:
         """
         c = self.counter
         found: dict[str, Any] = {}
-        f0 = 1.0 / period
-        if min(c.band_high * f0, 0.45 * fs) <= c.band_low * f0:
-            return [], [], found
-        if name == "vertical":
-            chans, orders = [views.vert], [2]
-        else:
-            chans = views.orient
-            orders = [0] + [1] * (len(views.orient) - 1)
-        npad = int(round(period * fs))
-
-        def pad(x: FloatArray) -> FloatArray:
-            return np.pad(x, ((npad, npad), (0, 0)), mode="edge")
+        npad = _samples(period * fs)
+        pad = partial(_hold_ends, n=npad)
 
         def extend(x: FloatArray) -> FloatArray:
             # before: held still (the rest before the set); after: the last period
@@ -1659,21 +1811,10 @@ class LiveRepCounter:
             nxt = x[-npad:] + (x[-1] - x[-npad - 1])
             return np.concatenate([np.repeat(x[:1], npad, axis=0), x, nxt])
 
-        parts = []
-        for x, o in zip(chans, orders, strict=True):
-            y = c._band_integrate(extend(x), fs, period, o)
-            s = float(np.sqrt((y**2).sum(axis=1).mean()))
-            parts.append(y / s if s > 0 else y)
-        bp = np.column_stack(parts)
-        if bp.shape[1] == 1:
-            pc = bp[:, 0]
-        else:
-            _, vec = np.linalg.eigh(bp.T @ bp)
-            pc = bp @ vec[:, -1]
-        env = np.abs(signal.hilbert(pc, _nfft(pc.size, int(period * fs)))[: pc.size])
-        amp = float(np.percentile(env, 75))
-        if not amp > 0:
+        got = c._counting_signal(views, name, fs, period, extend, posture_order=0)
+        if got is None:
             return [], [], found
+        pc, amp = got
         n_real = views.vert.shape[0]
         span = (max(views.a - views.lo, 0) + npad, pc.size)
         starts, peaks, extremes = c._excursions(pc, c.hysteresis * amp, span)
@@ -1688,7 +1829,7 @@ class LiveRepCounter:
         )
         if self._gait:
             # every excursion of the leg's cycle is a step (as offline)
-            j0 = int(starts[0] <= span[0] + int(round(0.25 * fs)))
+            j0 = int(starts[0] <= span[0] + _samples(0.25 * fs))
             pairs = [(j - 1, j) for j in range(max(j0, 1), n_ex)]
         elif steps:
             pairs = [(j - 1, j) for j in range(1, n_ex, 2)]
@@ -1701,34 +1842,29 @@ class LiveRepCounter:
                 # return: the turning point nearest its end, if near, is one
                 t_ex = t0 + (views.lo - npad + extremes) / fs
                 j = int(np.argmin(np.abs(t_ex - self._last_end)))
-                if abs(t_ex[j] - self._last_end) <= 0.25 * period:
+                if abs(t_ex[j] - self._last_end) <= 0.25 * period + TIME_TOL_SAMPLES / fs:
                     away = -float(np.sign(pc[extremes[j]]))
             if away is None:
                 return [], [], found
             sg = np.sign(pc[peaks])
             pairs = [(j, j + 1) for j in range(n_ex - 1) if sg[j] == away]
-        h = max(1, int(round(0.25 * fs)))
+        h = max(1, _samples(0.25 * fs))
         p0 = acc[npad : npad + 2 * h].mean(axis=0)  # the posture the view starts in
         gyr = None if views.gyr is None else pad(views.gyr)
         vdisp: FloatArray | None = None
-        measure_from = n_real + npad - int(round(3 * period * fs))
+        measure_from = n_real + npad - _samples(3 * period * fs)
         t_first = t0 + (views.lo - npad) / fs
-        half_period = int(round(0.5 * period * fs))
+        half_period = _samples(0.5 * period * fs)
         reps: list[Rep] = []
         durs: list[float] = []
         prev_end: int | None = None
         for j1, j2 in pairs:
             x1, x2 = int(extremes[j1]), int(extremes[j2])
-            if self._gait:
-                s0 = x1
-            elif prev_end is not None and x1 - prev_end < 1.5 * half_period:
-                s0 = prev_end
-            else:
-                s0 = max(2 * x1 - x2, 0)
+            s0 = c._rep_start(x1, x2, prev_end, half_period, self._gait)
             if first and not self._gait:
                 p1, p2 = abs(pc[peaks[j1]]), abs(pc[peaks[j2]])
                 similar = min(p1, p2) >= 0.5 * max(p1, p2)
-                th1 = _angle_deg(acc[max(x1 - h, 0) : x1 + h + 1].mean(axis=0), p0)
+                th1 = _angle_deg(_posture(acc, x1, h), p0)
                 # the posture nearest the start during the return half
                 th2 = _min_angle_deg(
                     acc[int(starts[j2]) : min(int(peaks[j2]) + h, n_real + npad)], p0, fs
@@ -1746,31 +1882,17 @@ class LiveRepCounter:
             if not self._learnt and not self._gait:
                 # before the first report: a movement, not sway or fidgeting (it turns
                 # the segment by the posture tolerance or lifts it clearly)
-                th1 = _angle_deg(acc[max(x1 - h, 0) : x1 + h + 1].mean(axis=0), p0)
+                th1 = _angle_deg(_posture(acc, x1, h), p0)
                 if th1 < c.posture_tol_deg:
                     if vdisp is None:
-                        vdisp = c._band_integrate(pad(views.vert), fs, period, 2)[:, 0]
-                        vdisp /= (2 * np.pi * f0) ** 2
+                        vdisp = c._displacement(pad(views.vert), fs, period)
                     if float(np.ptp(vdisp[s0 : x2 + 1])) < self.min_lift_m:
                         continue
-            seg = slice(s0, x2 + 1)
-            vertical = math.nan
-            if x2 >= measure_from:
-                if vdisp is None:
-                    vdisp = c._band_integrate(pad(views.vert), fs, period, 2)[:, 0]
-                    vdisp /= (2 * np.pi * f0) ** 2
-                vertical = float(np.ptp(vdisp[seg]))
-            reps.append(
-                Rep(
-                    start_s=t_first + s0 / fs,
-                    end_s=t_first + x2 / fs,
-                    time_s=t_first + int(starts[j2]) / fs,
-                    amplitude=float(np.ptp(pc[seg])),
-                    vertical_m=vertical,
-                    tilt_deg=_tilt_range_deg(acc[seg]),
-                    range_deg=None if gyr is None else _rotation_range_deg(gyr[seg], fs),
-                )
-            )
+            measured = x2 >= measure_from
+            if measured and vdisp is None:
+                vdisp = c._displacement(pad(views.vert), fs, period)
+            at, vd = (s0, x2, int(starts[j2])), vdisp if measured else None
+            reps.append(_rep(t_first, fs, at, pc, acc, gyr, vd, angles=True))
             durs.append(2 * (x2 - x1) / fs)
             prev_end = x2
         return reps, durs, found
@@ -1796,14 +1918,12 @@ class LiveRepCounter:
         if vertical and at_rest and not trimmed:
             sign = self._onset_sign(views, pc, fs, npad)
         if sign is None:
-            h = max(1, int(round(0.25 * fs)))
+            h = max(1, _samples(0.25 * fs))
             rest = self._rest_dir
             if rest is None:
                 rest = acc[npad : npad + 2 * h].mean(axis=0)
                 found["rest_dir"] = rest / max(float(np.linalg.norm(rest)), 1e-12)
-            ang = np.array(
-                [_angle_deg(acc[max(x - h, 0) : x + h + 1].mean(axis=0), rest) for x in extremes]
-            )
+            ang = np.array([_angle_deg(_posture(acc, x, h), rest) for x in extremes])
             even, odd = float(np.median(ang[0::2])), float(np.median(ang[1::2]))
             if abs(even - odd) >= self.sway_deg:
                 sign = float(np.sign(pc[extremes[0 if even > odd else 1]]))
@@ -1823,7 +1943,7 @@ class LiveRepCounter:
         first 0.5 s (at rest) by 8 times its spread there (at least 0.02 m/s^2,
         1 deg/s: quantisation) and by 20 % of its largest departure.
         """
-        k0 = max(4, int(round(0.5 * fs)))
+        k0 = max(4, _samples(0.5 * fs))
         dev = []
         for x, floor in [(views.acc, 0.02)] + ([(views.gyr, 1.0)] if views.gyr is not None else []):
             r = x[:k0]
@@ -1852,11 +1972,9 @@ def _angle_deg(u: FloatArray, v: FloatArray) -> float:
 
 def _min_angle_deg(acc: FloatArray, v: FloatArray, fs: float) -> float:
     """Smallest angle (deg) between ``v`` and the 0.2 s means of the rows of ``acc``."""
-    m = max(1, int(round(0.2 * fs)))
+    m = max(1, _samples(0.2 * fs))
     if acc.shape[0] <= m:
         return _angle_deg(acc.mean(axis=0), v) if acc.shape[0] else 180.0
-    cs = np.cumsum(np.vstack([np.zeros((1, 3)), acc]), axis=0)
-    means = (cs[m:] - cs[:-m]) / m
-    u = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-9)
+    u = _directions(acc, m)
     c = np.clip(u @ (v / max(float(np.linalg.norm(v)), 1e-12)), -1.0, 1.0)
     return float(np.degrees(np.arccos(c.max())))
