@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import uniform_filter1d
 
+from ..dsp.filters import block_mean
 from ..dsp.gaps import gap_free_segments, resample_uniform
 from ..errors import TooShortError
 from ..recording import Recording
@@ -51,17 +52,6 @@ __all__ = [
 #: never below 1.2 m/s^2 and 26 deg/s; quiet stance below 5 deg/s.
 QUIET_ACC_MPS2 = 0.4
 QUIET_GYR_DPS = 10.0
-
-
-def _block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
-    if k <= 1:
-        return x
-    m = x.shape[0] // k
-    if k == 2 and x.ndim == 2:  # the same numbers as the mean of pairs, without its reduction
-        out = np.add(x[0 : 2 * m : 2], x[1 : 2 * m : 2])
-        out *= 0.5
-        return out
-    return x[: m * k].reshape(m, k, -1).mean(axis=1)
 
 
 def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
@@ -179,10 +169,10 @@ def quiet_standing_bouts(
             i1 = int(np.clip(np.floor((b_s - t0) * fs), 0, n))
             if (i1 - i0) / fs < min_s + 2 * margin_s:
                 continue
-            acc_w = _block_mean(acc[i0:i1], k)
+            acc_w = block_mean(acc[i0:i1], k)
             ok = intensity(acc_w, fs_w) <= max_acc_mps2
             if gyr is not None:
-                ok &= intensity(_block_mean(gyr[i0:i1], k), fs_w) <= max_gyr_dps
+                ok &= intensity(block_mean(gyr[i0:i1], k), fs_w) <= max_gyr_dps
             t_w = t0 + (i0 + (np.arange(acc_w.shape[0]) + 0.5) * k) / fs
             for s in rep_sets:
                 if s.end_s > t_w[0] and s.start_s < t_w[-1]:

@@ -64,15 +64,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage, signal
 from scipy.fft import next_fast_len
-from scipy.signal import sosfiltfilt
 
+from ..dsp.filters import SAMPLE_RTOL, lowpass_zero_phase
+from ..dsp.filters import block_mean as _block_mean
+from ..dsp.filters import floor_samples as _floor_samples
+from ..dsp.filters import moving_mean as _moving_mean
+from ..dsp.filters import moving_sd as _moving_std
+from ..dsp.filters import n_samples as _samples
+from ..dsp.filters import snap_half as _snapped
 from ..dsp.gaps import uniform_segments
 from ..errors import RecordingError
 from ..recording import Recording
@@ -98,12 +104,6 @@ LIMB_PLACEMENTS = frozenset({"thigh", "shank"})
 #: Working rate the input is averaged down to (at least this, below twice it), Hz.
 WORK_HZ = 50.0
 
-#: Relative tolerance within which a number of samples (a duration times a rate) is
-#: taken as a whole or half number: a rate estimated from time stamps, or a period
-#: derived from a lag (``lag / fs * fs``), is off by units in the last place, which
-#: must not move a sample count across a rounding boundary (nor change a count).
-SAMPLE_RTOL = 1e-9
-
 #: Tolerance, in samples, of comparisons between times on the sample grid: a tie
 #: within it is a tie (times are sums of an offset and ``i / fs``, exact only to
 #: units in the last place).
@@ -112,28 +112,6 @@ TIME_TOL_SAMPLES = 1e-3
 #: Autocorrelations (and scores made of them) closer than this are equal: ties go
 #: to a fixed order of the views (vertical, then orientation) or to the shorter lag.
 SCORE_TOL = 1e-9
-
-
-def _snapped(x: float) -> float:
-    """``x``, or the nearest multiple of 1/2 when within ``SAMPLE_RTOL`` of it."""
-    h = round(2.0 * x) / 2.0
-    return h if abs(x - h) <= SAMPLE_RTOL * max(1.0, abs(x)) else x
-
-
-def _samples(x: float) -> int:
-    """The whole number of samples nearest ``x`` (a duration times a rate).
-
-    Float error does not decide: ``x`` within ``SAMPLE_RTOL`` of a half is that
-    half, which rounds to even (as :func:`round`; 12.5 -> 12 at any rate within
-    a part per billion of 50 Hz for 0.25 s).
-    """
-    return int(round(_snapped(x)))
-
-
-def _floor_samples(x: float) -> int:
-    """The whole samples in ``x`` (floor), ``x`` within ``SAMPLE_RTOL`` of a whole number
-    taken as that number."""
-    return int(math.floor(_snapped(x)))
 
 
 def _ratio_in(x: float, lo: float, hi: float) -> bool:
@@ -247,29 +225,6 @@ def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     )
 
 
-def _moving_mean(x: FloatArray, n: int) -> FloatArray:
-    """Centred moving average of each column, edges padded with the edge value."""
-    if n <= 1:
-        return x
-    # window [i - n//2, i + n - 1 - n//2], as scipy's origin-0 convention
-    return ndimage.uniform_filter1d(x, size=n, axis=0, mode="nearest")
-
-
-def _moving_std(x: FloatArray, n: int) -> FloatArray:
-    """Centred moving standard deviation of each column, summed in quadrature over columns."""
-    m = _moving_mean(x, n)
-    x2 = x * x
-    m2 = _moving_mean(x2, n)
-    del x2
-    # in place (same numbers as sqrt(maximum(m2 - m * m, 0).sum(1)), fewer full-size temporaries)
-    np.multiply(m, m, out=m)
-    np.subtract(m2, m, out=m2)
-    del m
-    np.maximum(m2, 0.0, out=m2)
-    s = m2.sum(axis=1)
-    return np.sqrt(s, out=s)
-
-
 def _smoothed_moving_std(
     x: FloatArray, smooth: int, win: int, bufs: list[FloatArray]
 ) -> FloatArray:
@@ -299,20 +254,6 @@ def _smoothed_moving_std(
     return np.sqrt(s, out=s)
 
 
-def _block_mean(x: FloatArray, k: int) -> FloatArray:
-    """Means of consecutive blocks of ``k`` rows (a trailing partial block is dropped)."""
-    if k <= 1:
-        return x
-    m = x.shape[0] // k
-    if k == 2:
-        # pairwise sum then halve: bit-identical to the mean over blocks of 2, without
-        # the reduction machinery (the day-long arrays of a 100 Hz recording)
-        out = np.add(x[0 : 2 * m : 2], x[1 : 2 * m : 2])
-        out *= 0.5
-        return out
-    return x[: m * k].reshape(m, k, x.shape[1]).mean(axis=1)
-
-
 def decimation_factor(fs_hz: float) -> int:
     """Samples averaged into one working sample (the working rate stays >= 50 Hz or = fs).
 
@@ -329,17 +270,6 @@ def _nfft(n: int, extra: int) -> int:
     within ``extra`` samples.)
     """
     return next_fast_len(n + max(extra, 1), real=True)
-
-
-@lru_cache(maxsize=64)
-def _lowpass_sos(cutoff_hz: float, fs_hz: float) -> FloatArray:
-    return signal.butter(4, cutoff_hz, btype="lowpass", fs=fs_hz, output="sos")
-
-
-def _lowpass(x: FloatArray, fs: float, cutoff_hz: float) -> FloatArray:
-    """Zero-phase 4th-order Butterworth low-pass (as ``dsp.filters``; design cached)."""
-    sos = _lowpass_sos(float(cutoff_hz), float(fs))
-    return sosfiltfilt(sos, x, axis=0, padlen=min(3 * (2 * sos.shape[0] + 1), x.shape[0] - 1))
 
 
 def _bandpass_gain(f: FloatArray, lo: float, hi: float) -> FloatArray:
@@ -710,8 +640,8 @@ class RepCounter:
         """Rows ``[lo, hi)`` of the acceleration (and angular rate), low-passed at
         ``lowpass_hz`` (at most 0.4 x the working rate ``fs``)."""
         cut = min(self.lowpass_hz, 0.4 * fs)
-        acc_f = _lowpass(acc[lo:hi], fs, cut)
-        gyr_f = None if gyr is None else _lowpass(gyr[lo:hi], fs, cut)
+        acc_f = lowpass_zero_phase(acc[lo:hi], fs, cutoff_hz=cut)
+        gyr_f = None if gyr is None else lowpass_zero_phase(gyr[lo:hi], fs, cutoff_hz=cut)
         return acc_f, gyr_f
 
     def _make_views(

@@ -11,6 +11,7 @@ order 4, at about 0.90 x cutoff); this is the usual convention of "zero-phase
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -20,11 +21,15 @@ from scipy.ndimage import uniform_filter1d
 from ..errors import RecordingError
 
 __all__ = [
+    "SAMPLE_RTOL",
     "block_mean",
+    "floor_samples",
     "highpass_zero_phase",
     "lowpass_zero_phase",
     "moving_mean",
     "moving_sd",
+    "n_samples",
+    "snap_half",
     "working_factor",
 ]
 
@@ -138,10 +143,41 @@ def moving_sd(x: ArrayLike, n: int) -> NDArray[np.float64]:
     return np.sqrt(s, out=s)
 
 
+#: Relative tolerance within which a number of samples (a duration times a rate) is
+#: taken as a whole or half number: a rate estimated from time stamps, or a period
+#: derived from a lag (``lag / fs * fs``), is off by units in the last place, which
+#: must not move a sample count across a rounding boundary (nor change a result).
+SAMPLE_RTOL = 1e-9
+
+
+def snap_half(x: float) -> float:
+    """``x``, or the nearest multiple of 1/2 when within ``SAMPLE_RTOL`` of it."""
+    h = round(2.0 * x) / 2.0
+    return h if abs(x - h) <= SAMPLE_RTOL * max(1.0, abs(x)) else x
+
+
+def n_samples(x: float) -> int:
+    """The whole number of samples nearest ``x`` (a duration times a rate).
+
+    Float error does not decide: ``x`` within ``SAMPLE_RTOL`` of a half is that
+    half, which rounds to even (as :func:`round`; 12.5 -> 12 at any rate within
+    a part per billion of 50 Hz for 0.25 s).
+    """
+    return int(round(snap_half(x)))
+
+
+def floor_samples(x: float) -> int:
+    """The whole samples in ``x`` (floor), ``x`` within ``SAMPLE_RTOL`` of a whole number
+    taken as that number."""
+    return int(math.floor(snap_half(x)))
+
+
 def working_factor(fs_hz: float, work_hz: float) -> int:
     """Samples averaged into one working sample: the working rate ``fs_hz / k`` stays
-    at least ``work_hz`` (or is ``fs_hz`` when that is lower)."""
-    return max(1, int(float(fs_hz) // float(work_hz)))
+    at least ``work_hz`` (or is ``fs_hz`` when that is lower). A rate within
+    ``SAMPLE_RTOL`` of a multiple of ``work_hz`` is that multiple (99.99999999999999 Hz,
+    estimated from time stamps, is averaged as 100 Hz)."""
+    return max(1, floor_samples(float(fs_hz) / float(work_hz)))
 
 
 def block_mean(x: ArrayLike, k: int) -> NDArray[np.float64]:
