@@ -706,6 +706,48 @@ class StepDetector:
         return float(z[-1])
 
 
+def _resultant_peaks(
+    acc: FloatArray, min_g: float, dist: int, chunk: int = 1 << 18
+) -> tuple[NDArray[np.intp], FloatArray]:
+    """Peaks of the resultant (g) of at least ``min_g``, one per ``dist`` samples:
+    ``scipy.signal.find_peaks(|a| / g, height=min_g, distance=dist)`` and the
+    peaks' values, the same peaks.
+
+    Only the stretches above ``min_g``, widened by ``dist`` on each side and
+    merged where they touch, are searched (peaks ``dist`` or more apart do not
+    compete); the resultant is computed in chunks, so a day of data needs no
+    day-long temporary.
+    """
+    n = acc.shape[0]
+    above = np.empty(n, dtype=bool)
+    lim = (min_g * GRAVITY_MPS2) ** 2
+    for c in range(0, n, chunk):
+        a = acc[c : c + chunk]
+        np.greater_equal(np.einsum("ij,ij->i", a, a), lim, out=above[c : c + chunk])
+    peaks: list[NDArray[np.intp]] = []
+    values: list[FloatArray] = []
+    edges = np.diff(np.concatenate(([0], above.view(np.int8), [0])))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    lo_all = np.maximum(starts - dist, 0)
+    hi_all = np.minimum(stops + dist, n)
+    j = 0
+    while j < starts.size:
+        lo, hi = int(lo_all[j]), int(hi_all[j])
+        # (merged also across short gaps: fewer, longer searches, the same peaks)
+        while j + 1 < starts.size and lo_all[j + 1] <= hi + 8 * dist:
+            j += 1
+            hi = int(hi_all[j])
+        a = acc[lo:hi]
+        mag = np.sqrt(np.einsum("ij,ij->i", a, a)) / GRAVITY_MPS2
+        pk, _ = signal.find_peaks(mag, height=min_g, distance=dist)
+        peaks.append(pk + lo)
+        values.append(mag[pk])
+        j += 1
+    if not peaks:
+        return np.zeros(0, dtype=np.intp), np.zeros(0)
+    return np.concatenate(peaks), np.concatenate(values)
+
+
 def _persistent(flags: NDArray[np.bool_], min_run: int) -> NDArray[np.bool_]:
     """``flags`` with runs shorter than ``min_run`` given the value of the longer run beside them.
 
@@ -889,12 +931,10 @@ class ImpactLoading:
         return StepDetector(**self.steps.get_params()) if self.steps else StepDetector()
 
     def _peaks(self, acc: FloatArray, t: FloatArray, fs: float) -> None:
-        mag = np.sqrt(np.einsum("ij,ij->i", acc, acc)) / GRAVITY_MPS2
         dist = max(int(round(self.min_interval_s * fs)), 1)
-        pk, _ = signal.find_peaks(mag, height=self.min_peak_g, distance=dist)
+        pk, values = _resultant_peaks(acc, self.min_peak_g, dist)
         self.clipped_samples_ = detect_clipping(acc)
         w = max(int(round(self.clip_window_s * fs)), 2)
-        values = mag[pk].copy()
         sat = np.zeros(pk.size, dtype=bool)
         scales = np.asarray(FULL_SCALES_G)
         for j in self._clip_candidates(acc, pk, w).tolist():

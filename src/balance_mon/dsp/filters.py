@@ -77,22 +77,30 @@ def _apply(kind: str, cutoff_hz: float, fs_hz: float, order: int, x: ArrayLike, 
     # sosfiltfilt pads by 3 x (2 x sections + 1) samples by default; shorter input
     # gets the largest padding it can take.
     padlen = min(3 * (2 * sos.shape[0] + 1), n - 1)
-    v = np.moveaxis(a, axis, 0)
+    # filtered along the last axis of a C-ordered copy: sosfilt works there without
+    # transposing (each series is filtered alone, so the numbers are the same)
+    v = np.moveaxis(a, axis, -1)
     if padlen > 0:
         ext = np.concatenate(
-            (2 * v[:1] - v[padlen:0:-1], v, 2 * v[-1:] - v[-2 : -padlen - 2 : -1]), axis=0
+            (
+                2 * v[..., :1] - v[..., padlen:0:-1],
+                v,
+                2 * v[..., -1:] - v[..., -2 : -padlen - 2 : -1],
+            ),
+            axis=-1,
         )
     else:
-        ext = v
+        ext = np.ascontiguousarray(v)
     zi = _zi(kind, float(cutoff_hz), float(fs_hz), int(order)).reshape(
-        (sos.shape[0], 2) + (1,) * (v.ndim - 1)
+        (sos.shape[0],) + (1,) * (v.ndim - 1) + (2,)
     )
-    y, _ = signal.sosfilt(sos, ext, axis=0, zi=zi * ext[:1])
-    y, _ = signal.sosfilt(sos, y[::-1], axis=0, zi=zi * y[-1:])
-    y = y[::-1]
+    y, _ = signal.sosfilt(sos, ext, axis=-1, zi=zi * ext[..., :1])
+    y = np.ascontiguousarray(y[..., ::-1])
+    y, _ = signal.sosfilt(sos, y, axis=-1, zi=zi * y[..., :1])
+    y = y[..., ::-1]
     if padlen > 0:
-        y = y[padlen:-padlen]
-    return np.ascontiguousarray(np.moveaxis(y, 0, axis))
+        y = y[..., padlen:-padlen]
+    return np.ascontiguousarray(np.moveaxis(y, -1, axis))
 
 
 def lowpass_zero_phase(
