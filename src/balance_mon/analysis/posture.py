@@ -896,18 +896,15 @@ class TrunkPosture:
                 still.append(w[idx * k])
             quiet_rates = _cat(still)
             self._gyr_bias = np.median(quiet_rates, axis=0) if quiet_rates.shape[0] else np.zeros(3)
-            # rotation about the long axis (projected first: the block mean and the
-            # filter are linear)
-            self.twist_rate_dps_ = _cat(
-                [
-                    lowpass_zero_phase(
-                        block_mean((w @ u)[:, None], k)[:, 0] - float(self._gyr_bias @ u),
-                        fs,
-                        cutoff_hz=min(5.0, 0.4 * fs),
-                    )
-                    for (w, k), (_lo, _hi, fs) in zip(day.gyr, day.bounds, strict=True)
-                ]
-            )
+            # rotation about the long axis: block means of the projection (both
+            # linear, so the same as projecting the block means), then the filter
+            twist = []
+            for (w, k), (lo, hi, fs) in zip(day.gyr, day.bounds, strict=True):
+                m = hi - lo
+                axial = np.einsum("mkj,j->m", w[: m * k].reshape(m, k, 3), u / k)
+                axial -= float(self._gyr_bias @ u)
+                twist.append(lowpass_zero_phase(axial, fs, cutoff_hz=min(5.0, 0.4 * fs)))
+            self.twist_rate_dps_ = _cat(twist)
         self._day_reps = (day.rep_start_s, day.rep_end_s, day.rep_max_s)
         self.bends_ = self._bends(day, placement)
         self.events_ = [b for b in self.bends_ if b.event]
