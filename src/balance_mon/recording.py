@@ -526,11 +526,8 @@ def detect_clipping(
     acc = np.asarray(acc_mps2, dtype=np.float64)
     clipped = np.zeros(acc.shape[0], dtype=bool)
     scales = np.asarray(FULL_SCALES_G) * GRAVITY_MPS2
-    if acc.ndim != 2 or not acc.shape[0]:
-        return 0
-    highs, lows = acc.max(axis=0), acc.min(axis=0)  # row-wise passes, not per strided column
-    for c, col in enumerate(acc.T):
-        for extreme in (highs[c], lows[c]):
+    for col in acc.T:
+        for extreme in (col.max(), col.min()):
             level = abs(float(extreme))
             if level < min_level_mps2:
                 continue
