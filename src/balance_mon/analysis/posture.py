@@ -58,7 +58,9 @@ Pipeline (each gap-free stretch on its own, then pooled):
    the peak a minimum-jerk rise is fitted by least squares to the 3 Hz
    flexion, together with the sensor's own acceleration during that movement
    (the rise's second derivative: the tangential acceleration of turning
-   about the hips and a hip shift that keep the movement's time course), and
+   about the hips and a hip shift that keep the movement's time course; at
+   large angles also the centripetal acceleration and the turning direction
+   of the tangential one, fixed by the placement's lever arms below), and
    the onset and end are the fitted rise's (:func:`_fit_step`). Each side's
    window runs from the peak to the edge of the neighbouring rest
    (:func:`_valley`, on the flexion median-filtered over
@@ -138,6 +140,7 @@ from scipy.ndimage import median_filter
 from scipy.optimize import least_squares
 from scipy.signal import lfilter
 
+from ..consts import GRAVITY_MPS2
 from ..dsp.filters import block_mean, lowpass_zero_phase, moving_sd, working_factor
 from ..dsp.gaps import Segment, uniform_segments
 from ..errors import BalanceMonError, RecordingError, TooShortError
@@ -428,12 +431,65 @@ def _valley(x: FloatArray, start: int, stop: int, step: int) -> int:
     return j
 
 
-def _minjerk_basis(u: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Minimum-jerk step s(u) (0 before, 1 after) and its second derivative s''(u)."""
+def _minjerk_basis(u: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Minimum-jerk step s(u) (0 before, 1 after) and its derivatives s'(u) and s''(u)."""
     uc = np.clip(u, 0.0, 1.0)
+    inside = (u > 0.0) & (u < 1.0)
     step = uc * uc * uc * (10.0 + uc * (-15.0 + 6.0 * uc))
-    acc = np.where((u > 0.0) & (u < 1.0), uc * (60.0 + uc * (-180.0 + 120.0 * uc)), 0.0)
-    return step, acc
+    vel = np.where(inside, 30.0 * (uc * (1.0 - uc)) ** 2, 0.0)
+    acc = np.where(inside, uc * (60.0 + uc * (-180.0 + 120.0 * uc)), 0.0)
+    return step, vel, acc
+
+
+#: A sensor's horizontal position over the hips as terms ``(m, k, trig)`` of
+#: ``m trig(k theta)``, theta the segment's inclination (:func:`_lever_terms`).
+LeverTerms = tuple[tuple[float, float, str], ...]
+
+
+def _large_angle_tilt(
+    u: FloatArray, dur: FloatArray, theta0_deg: float, amp_deg: float, lever: LeverTerms
+) -> FloatArray:
+    """Apparent tilt (deg) of the large-angle part of the sensor turning about the hips.
+
+    The sensor's horizontal position is ``x(theta) = sum m trig(k theta)``
+    (``lever``), theta = theta0 + amp s(u) a minimum-jerk rotation of duration
+    ``dur``; its horizontal acceleration ``x''`` tilts the apparent gravity by
+    ``-x'' / g`` (rad). The tangential part at the starting angle, ``x'(theta0)
+    amp s''``, has the time course of s'' and is left to the fit's B term (with
+    a hip shift and any error of the lever arms); this is the rest: the
+    tangential acceleration's changing direction as the segment leans
+    (``f'(k theta) - f'(k theta0)``) and the centripetal acceleration
+    (``k^2 amp^2 s'^2 f(k theta)``), which grow with the angle.
+    """
+    step, vel, acc = _minjerk_basis(u)
+    amp = math.radians(amp_deg)
+    th = math.radians(theta0_deg) + amp * step
+    th0 = math.radians(theta0_deg)
+    x2 = np.zeros_like(u)
+    for m, k, trig in lever:
+        if trig == "sin":
+            f, d, d0 = np.sin(k * th), np.cos(k * th), math.cos(k * th0)
+        else:
+            f, d, d0 = np.cos(k * th), -np.sin(k * th), -math.sin(k * th0)
+        x2 += m * (k * amp * acc * (d - d0) - k * k * amp * amp * vel * vel * f)
+    return -np.degrees(x2 / (GRAVITY_MPS2 * dur * dur))
+
+
+def _lever_terms(placement: str | None, height_m: float) -> LeverTerms:
+    """The sensor's horizontal position over the hips, ``x(theta)``, per placement.
+
+    The lever arms of the module docstring (Winter 2009 proportions, as
+    :meth:`TrunkPosture._rotation_drop`): lower back 0.045 H above and 0.06 H
+    behind the hips, ``x = 0.045 H sin(theta) - 0.06 H cos(theta)``; sternum
+    0.045 H (pelvis, turning 0.75 theta) + 0.145 H (thorax) above and 0.06 H in
+    front. Empty for other placements (no large-angle term).
+    """
+    h = height_m
+    if placement == "lower_back":
+        return ((0.045 * h, 1.0, "sin"), (-0.06 * h, 1.0, "cos"))
+    if placement == "sternum":
+        return ((0.045 * h, 0.75, "sin"), (0.145 * h, 1.0, "sin"), (0.06 * h, 1.0, "cos"))
+    return ()
 
 
 def _plausible(beta: FloatArray, rise: float) -> NDArray[np.bool_]:
@@ -451,20 +507,28 @@ def _plausible(beta: FloatArray, rise: float) -> NDArray[np.bool_]:
     return (a > 0.0) & (a >= 0.5 * rise) & (5.77 * np.abs(beta[:, 2]) <= a)
 
 
-def _fit_step(t: FloatArray, y: FloatArray) -> tuple[float, float] | None:
+def _fit_step(t: FloatArray, y: FloatArray, lever: LeverTerms = ()) -> tuple[float, float] | None:
     """Start and duration (s) of a minimum-jerk rise fitted to ``y`` (deg) at ``t``.
 
-    Model: ``y = c + A s(u) + B s''(u)``, ``u = (t - start) / duration``, with
-    s the minimum-jerk step (Flash & Hogan 1985, J Neurosci 5:1688) and c, A,
-    B solved linearly for each (start, duration). The B term is the apparent
-    tilt of the sensor's own acceleration (rad ~ a / g): the tangential
-    acceleration of a sensor turning about the hips and that of a hip shift
-    with the same time course are both proportional to the movement's second
-    derivative. The rise must contain the last crossing of half its range
-    (``start`` <= t50 <= end), start within the window and end at most
-    :data:`FIT_END_MARGIN_S` after its last sample. A grid of
-    :data:`FIT_GRID_S` over start and end finds the best fit, least squares
-    refines it. None when ``y`` does not rise or the window is too short.
+    Model: ``y = c + A s(u) + B s''(u) + L(u)``, ``u = (t - start) /
+    duration``, with s the minimum-jerk step (Flash & Hogan 1985, J Neurosci
+    5:1688) and c, A, B solved linearly for each (start, duration). The B
+    term is the apparent tilt of the sensor's own acceleration (rad ~ a / g):
+    the tangential acceleration of a sensor turning about the hips and that
+    of a hip shift with the same time course are both proportional to the
+    movement's second derivative. L, fixed by the sensor's lever arms
+    ``lever`` (:func:`_lever_terms`), is what turning about the hips adds at
+    large angles (:func:`_large_angle_tilt`): mostly the centripetal
+    acceleration, which tilts the apparent gravity further the more the
+    segment leans and the faster it turns (5-10 deg in the middle of a 60-90
+    deg stoop of a second at the sternum, where without L the fit took the
+    rise for a longer, later one: onsets and ends 0.3 s off). theta in L
+    runs from the window's first sample to its largest. The rise must
+    contain the last crossing of half its range (``start`` <= t50 <= end),
+    start within the window and end at most :data:`FIT_END_MARGIN_S` after
+    its last sample. A grid of :data:`FIT_GRID_S` over start and end finds
+    the best fit, least squares refines it. None when ``y`` does not rise or
+    the window is too short.
     """
     if y.size < 6:
         return None
@@ -476,6 +540,7 @@ def _fit_step(t: FloatArray, y: FloatArray) -> tuple[float, float] | None:
         return None
     t50 = float(t[below[-1]])
     rise = float(y[-1] - y[0])
+    theta0, amp = float(y[0]), hi - float(y[0])
     g0 = np.arange(float(t[0]), t50, FIT_GRID_S)
     g1 = np.arange(t50, float(t[-1]) + FIT_END_MARGIN_S + 1e-9, FIT_GRID_S)
     t0 = np.repeat(g0, g1.size)
@@ -491,7 +556,12 @@ def _fit_step(t: FloatArray, y: FloatArray) -> tuple[float, float] | None:
     chunk = max(int(2e6 // max(tt.size, 1)), 1)
     for c0 in range(0, t0.size, chunk):
         a0, a1 = t0[c0 : c0 + chunk], t1[c0 : c0 + chunk]
-        st, sa = _minjerk_basis((tt[None, :] - a0[:, None]) / (a1 - a0)[:, None])
+        u = (tt[None, :] - a0[:, None]) / (a1 - a0)[:, None]
+        st, _sv, sa = _minjerk_basis(u)
+        if lever:
+            yc = yy[None, :] - _large_angle_tilt(u, (a1 - a0)[:, None], theta0, amp, lever)
+        else:
+            yc = np.broadcast_to(yy, u.shape)
         n1 = float(tt.size)
         # normal equations of [1, s, s''] for every candidate at once
         s1, s2 = st.sum(axis=1), sa.sum(axis=1)
@@ -504,9 +574,9 @@ def _fit_step(t: FloatArray, y: FloatArray) -> tuple[float, float] | None:
         xtx[:, 1, 2] = xtx[:, 2, 1] = s12
         xtx[:, 2, 2] = s22
         xtx += 1e-9 * np.eye(3)
-        xty = np.column_stack([np.full(a0.size, float(yy.sum())), st @ yy, sa @ yy])
+        xty = np.column_stack([yc.sum(axis=1), (st * yc).sum(axis=1), (sa * yc).sum(axis=1)])
         beta = np.linalg.solve(xtx, xty[..., None])[..., 0]
-        sse = float(yy @ yy) - np.einsum("sp,sp->s", beta, xty)
+        sse = np.einsum("cs,cs->c", yc, yc) - np.einsum("sp,sp->s", beta, xty)
         sse = np.where(_plausible(beta, rise), sse, np.inf)
         i = int(np.argmin(sse))
         if sse[i] < best_sse:
@@ -514,20 +584,19 @@ def _fit_step(t: FloatArray, y: FloatArray) -> tuple[float, float] | None:
     if not math.isfinite(best_sse):
         return None
 
-    def beta_of(p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        st_, sa_ = _minjerk_basis((t - p[0]) / (p[1] - p[0]))
+    def fit_of(p: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Coefficients and residual at (start, end) ``p``."""
+        u_ = (t - p[0]) / (p[1] - p[0])
+        st_, _, sa_ = _minjerk_basis(u_)
+        y_ = y - _large_angle_tilt(u_, p[1] - p[0], theta0, amp, lever) if lever else y
         x = np.column_stack([np.ones_like(st_), st_, sa_])
-        beta_, *_ = np.linalg.lstsq(x, y, rcond=None)
-        return beta_, x
-
-    def resid(p: FloatArray) -> FloatArray:
-        beta_, x = beta_of(p)
-        return y - x @ beta_
+        beta_, *_ = np.linalg.lstsq(x, y_, rcond=None)
+        return beta_, y_ - x @ beta_
 
     g = FIT_GRID_S
     try:
         r = least_squares(
-            resid,
+            lambda p: fit_of(p)[1],
             best,
             bounds=([best[0] - g, best[1] - g], [best[0] + g, best[1] + g]),
             diff_step=1e-4,
@@ -536,7 +605,7 @@ def _fit_step(t: FloatArray, y: FloatArray) -> tuple[float, float] | None:
     except ValueError:  # degenerate bounds on a tiny window
         start, end = best
     if end - start < 0.5 * FIT_MIN_DURATION_S or not bool(
-        _plausible(beta_of(np.array([start, end]))[0][None, :], rise)[0]
+        _plausible(fit_of(np.array([start, end]))[0][None, :], rise)[0]
     ):
         start, end = best
     return start, end - start
@@ -641,7 +710,7 @@ class TrunkPosture:
     segment_ : ``pelvis``, ``trunk`` or ``sensor``.
     """
 
-    version = "1.2"
+    version = "1.3"
 
     def __init__(
         self,
@@ -1200,7 +1269,14 @@ class TrunkPosture:
                 if sig.gyr is None:
                     left = _valley(fl_med, a, max(lo0, a - search), -1)
                     right = _valley(fl_med, b - 1, min(hi0 - 1, b + search), 1)
-                    fit = self._timing_angle(t, sig.flex_fast, left, k, right)
+                    fit = self._timing_angle(
+                        t,
+                        sig.flex_fast,
+                        left,
+                        k,
+                        right,
+                        _lever_terms(placement, self.height_used_m_),
+                    )
                 if fit is None:
                     fit = self._timing_rate(t, rate, thr, i0, k, i1)
                 if fit is not None:
@@ -1243,16 +1319,17 @@ class TrunkPosture:
 
     @staticmethod
     def _timing_angle(
-        t: FloatArray, angle: FloatArray, left: int, k: int, right: int
+        t: FloatArray, angle: FloatArray, left: int, k: int, right: int, lever: LeverTerms = ()
     ) -> tuple[float, float] | None:
         """Onset and end of a bend from minimum-jerk rises fitted to ``angle``.
 
         The going-down side is ``[left, k]``, the coming-up side ``[k, right]``
-        fitted as a rise in reversed time (:func:`_fit_step`); ``k`` is the
-        peak. None when either fit fails.
+        fitted as a rise in reversed time (:func:`_fit_step`, with the
+        sensor's lever arms ``lever``); ``k`` is the peak. None when either
+        fit fails.
         """
-        down = _fit_step(t[left : k + 1], angle[left : k + 1])
-        up = _fit_step(-t[k : right + 1][::-1], angle[k : right + 1][::-1])
+        down = _fit_step(t[left : k + 1], angle[left : k + 1], lever)
+        up = _fit_step(-t[k : right + 1][::-1], angle[k : right + 1][::-1], lever)
         if down is None or up is None:
             return None
         return down[0], -up[0]
