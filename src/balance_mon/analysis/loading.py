@@ -267,7 +267,7 @@ class GaitBout:
 
 
 def _unit(x: FloatArray) -> FloatArray:
-    n = np.linalg.norm(x, axis=1)
+    n = np.sqrt(np.einsum("ij,ij->i", x, x))
     n[n == 0] = 1.0
     return x / n[:, None]
 
