@@ -109,6 +109,7 @@ can pass the alternation test and count as steps.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -627,24 +628,25 @@ class StepDetector:
         if n < self.min_bout_steps:
             return [idx]
         alt = np.zeros(n, dtype=bool)
+        pos = idx.tolist()
+        d = [float(b - a) for a, b in zip(pos[:-1], pos[1:], strict=True)]  # step times
         for j in range(n):
             lo, hi = max(j - 2, 0), min(j + 2, n - 1)
             if hi - lo < 2:
                 lo, hi = max(hi - 2, 0), min(lo + 2, n - 1)
-            lag = int(round(float(np.median(np.diff(idx[lo : hi + 1])))))
+            lag = int(round(statistics.median(d[lo:hi])))
             half = lag // 2
-            i0 = max(int(idx[lo]) - half, 0)
-            i1 = min(int(idx[hi]) + half, a_h.shape[0] - 1)
+            i0 = max(pos[lo] - half, 0)
+            i1 = min(pos[hi] + half, a_h.shape[0] - 1)
             alt[j] = _alternation(a_h, g_hat, i0, i1, lag) < -self.alternation_min
         alt = _persistent(alt, self.min_bout_steps)
         cuts = [0]
-        d = np.diff(idx).astype(np.float64)
         for j in range(1, n):
             change = alt[j] != alt[j - 1]
             if j >= 2 and j < n - 1:
-                prev = float(np.median(d[max(j - 4, 0) : j - 1]))
+                prev = statistics.median(d[max(j - 4, 0) : j - 1])
                 ratio = d[j - 1] / prev
-                nxt = d[j] / prev if j < d.size else ratio
+                nxt = d[j] / prev if j < len(d) else ratio
                 if (
                     min(ratio, nxt) > self.cadence_change
                     or max(ratio, nxt) < 1.0 / self.cadence_change
