@@ -13,6 +13,7 @@ import pytest
 
 from balance_mon.analysis.posture import (
     TrunkPosture,
+    _fit_rise,
     _fit_step,
     _minjerk_basis,
     _valley,
@@ -252,6 +253,43 @@ def test_quick_bends_peak_from_gyroscope_or_still_pause(placement: str, gyro: bo
         assert abs(b.start_s - truth["onset_s"]) <= 0.15
         assert abs(b.end_s - truth["end_s"]) <= 0.15
     assert p.result()["algorithm"]["version"] == TrunkPosture.version
+
+
+def test_fit_rise_level_is_the_rotation_without_the_acceleration_term() -> None:
+    t = np.arange(0.0, 2.4, 0.04)
+    step, _vel, acc = _minjerk_basis((t - 0.5) / 0.6)
+    y = 2.0 + 40.0 * step + 2.5 * acc  # the acceleration term peaks at 14 deg
+    fit = _fit_rise(t, y)
+    assert fit is not None
+    assert fit[2] == pytest.approx(42.0, abs=0.1)
+    assert _fit_step(t, y) == pytest.approx(fit[:2])
+
+
+def test_fitted_peak_only_when_both_sides_agree() -> None:
+    fitted = TrunkPosture._fitted_peak
+    assert fitted(60.0, (49.0, 51.0)) == pytest.approx(50.0)  # agree: their mean
+    assert fitted(60.0, (44.0, 56.0)) == 60.0  # disagree more than with the maximum
+    assert fitted(60.0, None) == 60.0  # no fit
+
+
+@pytest.mark.parametrize("placement", ["sternum", "lower_back"])
+def test_quick_bends_without_gyroscope_or_pause_peak_from_fitted_rises(placement: str) -> None:
+    """About a second down and up, no still pause: the low-passed accelerometer angle
+    overshoots by 7-12 deg (the sensor's deceleration at the turn; version 1.3 reported
+    it); the level of the fitted minimum-jerk rises gives the peak within 5 deg."""
+    spec = [
+        {"onset_s": 3.0, "end_s": 4.1, "peak_deg": 55.0},
+        {"onset_s": 8.0, "end_s": 9.2, "peak_deg": 40.0, "hold_s": 0.1},
+    ]
+    res = simulate_bends(
+        spec, sensor=SensorSpec(placement=placement, gyro=False, fs_hz=100.0), seed=4
+    )
+    p = TrunkPosture().analyze_recording(res.recording)
+    assert len(p.bends_) == 2
+    for b, truth in zip(p.bends_, res.truth["bends"], strict=True):
+        assert b.peak_deg == pytest.approx(truth["peak_inclination_deg"], abs=5.0)
+        assert abs(b.start_s - truth["onset_s"]) <= 0.15
+        assert abs(b.end_s - truth["end_s"]) <= 0.15
 
 
 def test_lift_sets_classified_across_placements_and_spines() -> None:

@@ -81,8 +81,15 @@ Pipeline (each gap-free stretch on its own, then pooled):
    gyroscope, a still pause at the bottom (as when grasping an object) gives
    the exact angle: there the acceleration is gravity alone, so the peak is
    the largest angle of the 5 Hz acceleration at still samples near the
-   bottom (:meth:`_still_peak`); a bend without a pause keeps the low-passed
-   maximum. **Flexion events** are bends reaching ``flexion_threshold_deg``.
+   bottom (:meth:`_still_peak`). A bend without a pause takes the level at
+   the bottom of the minimum-jerk rises fitted for its timing: the fit
+   separates the rotation (``A s``) from the sensor's own acceleration (the
+   ``B s''`` and large-angle terms), so the mean of the two sides' levels is
+   the rotation's peak when the two agree with each other better than with
+   the low-passed maximum (:meth:`_fitted_peak`; on simulated bends of
+   0.9-1.6 s down and up, 25-70 deg, the peak error fell from up to 16 deg to
+   up to 6 deg); otherwise the low-passed maximum. **Flexion events** are
+   bends reaching ``flexion_threshold_deg``.
 6. **Squat or stoop.** A bend with rest before and after (moving SD of the
    5 Hz acceleration under 0.1 m/s^2 over 0.3 s) is integrated between them
    (vertical acceleration, ``|a| - g``, twice, zero velocity at both rests
@@ -508,7 +515,16 @@ def _plausible(beta: FloatArray, rise: float) -> NDArray[np.bool_]:
 
 
 def _fit_step(t: FloatArray, y: FloatArray, lever: LeverTerms = ()) -> tuple[float, float] | None:
-    """Start and duration (s) of a minimum-jerk rise fitted to ``y`` (deg) at ``t``.
+    """Start and duration (s) of a minimum-jerk rise fitted to ``y`` (deg) at ``t``
+    (:func:`_fit_rise`, without its level)."""
+    fit = _fit_rise(t, y, lever)
+    return None if fit is None else (fit[0], fit[1])
+
+
+def _fit_rise(
+    t: FloatArray, y: FloatArray, lever: LeverTerms = ()
+) -> tuple[float, float, float] | None:
+    """Start, duration (s) and final level (deg) of a minimum-jerk rise fitted to ``y``.
 
     Model: ``y = c + A s(u) + B s''(u) + L(u)``, ``u = (t - start) /
     duration``, with s the minimum-jerk step (Flash & Hogan 1985, J Neurosci
@@ -527,8 +543,9 @@ def _fit_step(t: FloatArray, y: FloatArray, lever: LeverTerms = ()) -> tuple[flo
     contain the last crossing of half its range (``start`` <= t50 <= end),
     start within the window and end at most :data:`FIT_END_MARGIN_S` after
     its last sample. A grid of :data:`FIT_GRID_S` over start and end finds
-    the best fit, least squares refines it. None when ``y`` does not rise or
-    the window is too short.
+    the best fit, least squares refines it. The level is the fitted ``c +
+    A``, the rise's end without its acceleration terms (both zero there). None
+    when ``y`` does not rise or the window is too short.
     """
     if y.size < 6:
         return None
@@ -604,11 +621,11 @@ def _fit_step(t: FloatArray, y: FloatArray, lever: LeverTerms = ()) -> tuple[flo
         start, end = float(r.x[0]), float(r.x[1])
     except ValueError:  # degenerate bounds on a tiny window
         start, end = best
-    if end - start < 0.5 * FIT_MIN_DURATION_S or not bool(
-        _plausible(fit_of(np.array([start, end]))[0][None, :], rise)[0]
-    ):
+    beta = fit_of(np.array([start, end]))[0]
+    if end - start < 0.5 * FIT_MIN_DURATION_S or not bool(_plausible(beta[None, :], rise)[0]):
         start, end = best
-    return start, end - start
+        beta = fit_of(np.array([start, end]))[0]
+    return start, end - start, float(beta[0] + beta[1])
 
 
 @dataclass
@@ -710,7 +727,7 @@ class TrunkPosture:
     segment_ : ``pelvis``, ``trunk`` or ``sensor``.
     """
 
-    version = "1.3"
+    version = "1.4"
 
     def __init__(
         self,
@@ -1264,8 +1281,9 @@ class TrunkPosture:
             complete = bool(before.size and after.size)
             k = a + int(np.argmax(fl[a:b]))
             start, end = float(t[i0]), float(t[i1])
+            levels = None
             if self.smooth_onset:
-                fit = None
+                fit: tuple[float, ...] | None = None
                 if sig.gyr is None:
                     left = _valley(fl_med, a, max(lo0, a - search), -1)
                     right = _valley(fl_med, b - 1, min(hi0 - 1, b + search), 1)
@@ -1277,6 +1295,8 @@ class TrunkPosture:
                         right,
                         _lever_terms(placement, self.height_used_m_),
                     )
+                    if fit is not None:
+                        levels = (fit[2], fit[3])
                 if fit is None:
                     fit = self._timing_rate(t, rate, thr, i0, k, i1)
                 if fit is not None:
@@ -1291,15 +1311,17 @@ class TrunkPosture:
             j1 = r1 if r1 is not None else min(int(np.searchsorted(t, end)) + pad, hi - 1)
             complete = r0 is not None and r1 is not None
             found.append(
-                (a, b, k, j0, j1, thr, start, end, complete, r0 is not None, r1 is not None)
+                (a, b, k, j0, j1, thr, start, end, complete, r0 is not None, r1 is not None, levels)
             )
             prev_end = max(i1, j1)
         if sig.gyr is not None:
             self._gyro_angles(sig, [(f[3], f[4], f[9], f[10]) for f in found])
-        for a, b, k, j0, j1, thr, start, end, complete, _s0, _s1 in found:
+        for a, b, k, j0, j1, thr, start, end, complete, _s0, _s1, levels in found:
             if sig.gyr is not None:
                 k = a + int(np.argmax(fl[a:b]))
-            out.append(self._bend(sig, thr, a, b, k, j0, j1, start, end, complete, placement))
+            out.append(
+                self._bend(sig, thr, a, b, k, j0, j1, start, end, complete, placement, levels)
+            )
         return out
 
     @staticmethod
@@ -1320,19 +1342,20 @@ class TrunkPosture:
     @staticmethod
     def _timing_angle(
         t: FloatArray, angle: FloatArray, left: int, k: int, right: int, lever: LeverTerms = ()
-    ) -> tuple[float, float] | None:
+    ) -> tuple[float, float, float, float] | None:
         """Onset and end of a bend from minimum-jerk rises fitted to ``angle``.
 
         The going-down side is ``[left, k]``, the coming-up side ``[k, right]``
-        fitted as a rise in reversed time (:func:`_fit_step`, with the
-        sensor's lever arms ``lever``); ``k`` is the peak. None when either
-        fit fails.
+        fitted as a rise in reversed time (:func:`_fit_rise`, with the
+        sensor's lever arms ``lever``); ``k`` is the peak. Returns the onset,
+        the end and the two sides' fitted levels at the bottom (going down,
+        coming up; :meth:`_fitted_peak`). None when either fit fails.
         """
-        down = _fit_step(t[left : k + 1], angle[left : k + 1], lever)
-        up = _fit_step(-t[k : right + 1][::-1], angle[k : right + 1][::-1], lever)
+        down = _fit_rise(t[left : k + 1], angle[left : k + 1], lever)
+        up = _fit_rise(-t[k : right + 1][::-1], angle[k : right + 1][::-1], lever)
         if down is None or up is None:
             return None
-        return down[0], -up[0]
+        return down[0], -up[0], down[2], up[2]
 
     def _gyro_angles(self, sig: _Window, spans: list[tuple[int, int, bool, bool]]) -> None:
         """Recompute flexion and lateral lean over each span ``(j0, j1, still0, still1)``
@@ -1420,6 +1443,30 @@ class TrunkPosture:
         return peak
 
     @staticmethod
+    def _fitted_peak(low_passed: float, levels: tuple[float, float] | None) -> float:
+        """A bend's peak without a gyroscope or a still pause: the fitted rises' level.
+
+        The low-passed maximum ``low_passed`` carries the sensor's own
+        deceleration into the bottom of the bend and acceleration out of it
+        (10-16 deg in a 25-70 deg bend of about a second down and up). The
+        minimum-jerk fit of each side (:func:`_fit_rise`) takes that
+        acceleration out (its ``B s''`` and large-angle terms), so its level at
+        the bottom, ``c + A``, is the segment's rotation alone: ``levels`` are
+        those of the going-down and the coming-up side, two independent
+        estimates of the same angle. Their mean is the peak when they differ
+        from each other by less than from the low-passed maximum (the
+        difference is then the acceleration the fits removed, not an error of
+        the fits); otherwise, or without both fits, the low-passed maximum.
+        """
+        if levels is None:
+            return low_passed
+        down, up = levels
+        mean = 0.5 * (down + up)
+        if not (math.isfinite(mean) and abs(down - up) < abs(low_passed - mean)):
+            return low_passed
+        return mean
+
+    @staticmethod
     def _timing_rate(
         t: FloatArray, rate: FloatArray, thr: float, i0: int, k: int, i1: int
     ) -> tuple[float, float] | None:
@@ -1462,6 +1509,7 @@ class TrunkPosture:
         end: float,
         complete: bool,
         placement: str,
+        levels: tuple[float, float] | None = None,
     ) -> Bend:
         fl = sig.fl
         t = sig.time_s
@@ -1470,8 +1518,7 @@ class TrunkPosture:
         peak = float(fl[k])
         if sig.gyr is None:
             still_peak = self._still_peak(sig, a, b, k)
-            if still_peak is not None:
-                peak = still_peak
+            peak = still_peak if still_peak is not None else self._fitted_peak(peak, levels)
         lat = sig.lat[i0 : i1 + 1]
         lat_peak = float(lat[np.nanargmax(np.abs(lat))]) if np.isfinite(lat).any() else float("nan")
         above = float(np.sum(fl[i0 : i1 + 1] >= self.flexion_threshold_deg)) / fs
