@@ -245,6 +245,18 @@ FILTER_PAD_S = 3.0
 #: median of 20 000 is within a few thousandths of a deg/s of the whole day's).
 GYRO_BIAS_SAMPLES = 20000
 
+#: Lever arms of the sensors, as fractions of body height (Winter 2009 segment
+#: proportions, as in the simulator; module docstring): the lower-back sensor
+#: sits PELVIS_H above and SKIN_H behind the hip joints, the sternum sensor
+#: PELVIS_H + THORAX_H above and SKIN_H in front, the pelvis turning
+#: PELVIS_SHARE times as far as the thorax. Used by the squat/stoop drop
+#: (:meth:`TrunkPosture._rotation_drop`) and the fit's large-angle term
+#: (:func:`_lever_terms`).
+PELVIS_H = 0.045
+THORAX_H = 0.145
+SKIN_H = 0.06
+PELVIS_SHARE = 0.75
+
 #: What the sensor's inclination measures, per placement.
 SEGMENT_OF_PLACEMENT = {"lower_back": "pelvis", "sternum": "trunk"}
 
@@ -493,9 +505,13 @@ def _lever_terms(placement: str | None, height_m: float) -> LeverTerms:
     """
     h = height_m
     if placement == "lower_back":
-        return ((0.045 * h, 1.0, "sin"), (-0.06 * h, 1.0, "cos"))
+        return ((PELVIS_H * h, 1.0, "sin"), (-SKIN_H * h, 1.0, "cos"))
     if placement == "sternum":
-        return ((0.045 * h, 0.75, "sin"), (0.145 * h, 1.0, "sin"), (0.06 * h, 1.0, "cos"))
+        return (
+            (PELVIS_H * h, PELVIS_SHARE, "sin"),
+            (THORAX_H * h, 1.0, "sin"),
+            (SKIN_H * h, 1.0, "cos"),
+        )
     return ()
 
 
@@ -1600,12 +1616,12 @@ class TrunkPosture:
         h = self.height_used_m_
         th = math.radians(max(peak_deg, 0.0))
         if placement == "lower_back":
-            return 0.045 * h * (1.0 - math.cos(th)) - 0.06 * h * math.sin(th)
-        tp = 0.75 * th
+            return PELVIS_H * h * (1.0 - math.cos(th)) - SKIN_H * h * math.sin(th)
+        tp = PELVIS_SHARE * th
         return (
-            0.045 * h * (1.0 - math.cos(tp))
-            + 0.145 * h * (1.0 - math.cos(th))
-            + 0.06 * h * math.sin(th)
+            PELVIS_H * h * (1.0 - math.cos(tp))
+            + THORAX_H * h * (1.0 - math.cos(th))
+            + SKIN_H * h * math.sin(th)
         )
 
     def _mark_repeated(self, bends: list[Bend]) -> None:
