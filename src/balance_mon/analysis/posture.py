@@ -1150,14 +1150,17 @@ class TrunkPosture:
             flat(np.asarray(self.forward, dtype=np.float64)) if self.forward is not None else None
         )
         g = sig.g
-        h = g - np.outer(g @ u, u)
-        incl = np.degrees(np.arccos(np.clip(g @ u, -1.0, 1.0)))
-        big = incl >= self.bend_min_deg
+        gu = g @ u
+        # inclination >= bend_min_deg, as cos <= cos(bend_min_deg): no arccos of the day
+        big = gu <= math.cos(math.radians(self.bend_min_deg))
         data = None
         if big.sum() >= 0.5 * _median_rate(sig.bounds):  # half a second of large inclination
-            d = -_unit(h[big]) * incl[big][:, None]
-            mean = d.sum(axis=0)
-            if np.linalg.norm(mean) >= 0.5 * float(incl[big].sum()):
+            gb, gub = g[big], gu[big]
+            incl = np.degrees(np.arccos(np.clip(gub, -1.0, 1.0)))
+            h = gb - gub[:, None] * u
+            d = -_unit(h) * incl[:, None]
+            mean = np.einsum("ij->j", d)
+            if np.linalg.norm(mean) >= 0.5 * float(incl.sum()):
                 data = flat(mean)
         if given is not None:
             f, src = given, "given"

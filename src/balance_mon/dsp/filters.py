@@ -95,8 +95,9 @@ def _apply(kind: str, cutoff_hz: float, fs_hz: float, order: int, x: ArrayLike, 
         (sos.shape[0],) + (1,) * (v.ndim - 1) + (2,)
     )
     y, _ = signal.sosfilt(sos, ext, axis=-1, zi=zi * ext[..., :1])
-    y = np.ascontiguousarray(y[..., ::-1])
-    y, _ = signal.sosfilt(sos, y, axis=-1, zi=zi * y[..., :1])
+    # backwards: sosfilt copies its input into C order itself, so the reversed view
+    # is passed as it is (its first sample is the forward output's last)
+    y, _ = signal.sosfilt(sos, y[..., ::-1], axis=-1, zi=zi * y[..., -1:])
     y = y[..., ::-1]
     if padlen > 0:
         y = y[..., padlen:-padlen]
