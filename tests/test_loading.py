@@ -85,6 +85,8 @@ def test_bad_input() -> None:
         ImpactLoading().analyze(np.zeros((10, 3)), -1.0)
     with pytest.raises(RecordingError):
         ImpactLoading().analyze(np.zeros((10, 3)), 100.0, time_s=np.arange(5))
+    with pytest.raises(RecordingError, match="at least one"):
+        ImpactLoading().analyze(np.zeros((0, 3)), 100.0)
     # too short for steps: still a valid, empty answer
     out = ImpactLoading().analyze(np.tile([G, 0, 0], (50, 1)), 100.0).result()
     assert out["steps"] == 0 and out["peaks"] == 0 and out["peak_g"] is None

@@ -128,7 +128,7 @@ from ..dsp.filters import (
     working_factor,
 )
 from ..dsp.gaps import uniform_segments
-from ..errors import RecordingError
+from ..errors import RecordingError, TooShortError
 from ..recording import FULL_SCALES_G, Recording, detect_clipping
 
 __all__ = [
@@ -936,6 +936,8 @@ class ImpactLoading:
         not ``arange(N) / fs_hz``; peaks are read from these samples, steps are
         found on a uniform grid)."""
         acc = _checked(acc_mps2, fs_hz)
+        if not acc.shape[0]:
+            raise TooShortError("impact loading needs at least one acceleration sample; got none")
         fs = float(fs_hz)
         t = np.arange(acc.shape[0]) / fs if time_s is None else np.asarray(time_s, float)
         if t.shape != (acc.shape[0],):

@@ -1052,7 +1052,10 @@ class TrunkPosture:
             if rep_windows is None and self.use_reps:
                 reps += self._reps(s)
         if not bounds:
-            raise TooShortError("no gap-free stretch long enough for the posture analysis")
+            raise TooShortError(
+                "no gap-free stretch long enough for the posture analysis "
+                f"(at least {4 / self.work_rate_hz:g} s are needed; record longer)"
+            )
         t = _cat(parts["t"])
         gait_mask = np.zeros(t.size, dtype=bool)
         for a, b in gait if gait_spans is None else gait_spans:
