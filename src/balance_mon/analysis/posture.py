@@ -672,7 +672,6 @@ class _Window:
     time_s: FloatArray
     fs: float
     g: FloatArray
-    g_fast: FloatArray  # unit gravity direction (3 Hz), for the rate without a gyroscope
     acc_mag: FloatArray  # |a| low-passed at 5 Hz, m/s^2
     acc5: FloatArray  # acceleration low-passed at 5 Hz, m/s^2
     still: NDArray[np.bool_]  # moving SD (0.3 s) of acc5 below STILL_SD_MPS2
@@ -1216,7 +1215,6 @@ class TrunkPosture:
             time_s=day.time_s[p0:p1],
             fs=fs,
             g=day.g[p0:p1],
-            g_fast=g_fast,
             acc_mag=np.sqrt(np.einsum("ij,ij->i", acc5, acc5)),
             acc5=acc5,
             still=moving_sd(acc5, max(int(round(0.3 * fs)), 2)) < STILL_SD_MPS2,
