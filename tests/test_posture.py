@@ -473,3 +473,23 @@ def test_given_repetitions_and_gait_give_the_same_analysis() -> None:
     assert np.diff(own.time_s_).mean() == pytest.approx(4.0 / rec.fs_hz)  # 100 Hz -> 25 Hz
     none = TrunkPosture().analyze_recording(rec, rep_windows=[], gait_spans=[])
     assert not any(b.in_repetition for b in none.bends_)
+
+
+def test_quaternion_helpers_match_scipy_rotation() -> None:
+    """The gyroscope integration's own quaternion arithmetic is scipy's, in scipy's order."""
+    from scipy.spatial.transform import Rotation
+
+    from balance_mon.analysis.posture import _quat_from_rotvec, _quat_mul, _quat_rotate_inv
+
+    def same(a: np.ndarray, b: np.ndarray) -> bool:  # q and -q are one rotation
+        return bool(np.allclose(a * np.sign(a[:, 3:]), b * np.sign(b[:, 3:]), atol=1e-12))
+
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(60, 3)) * rng.choice([1e-6, 1e-3, 0.1, 2.0], size=(60, 1))
+    assert same(_quat_from_rotvec(v), Rotation.from_rotvec(v).as_quat())
+    p, q = Rotation.random(40, random_state=1), Rotation.random(40, random_state=2)
+    assert same(_quat_mul(p.as_quat(), q.as_quat()), (p * q).as_quat())
+    g = np.array([0.1, -0.9, 0.3])
+    assert np.allclose(_quat_rotate_inv(q.as_quat(), g), q.inv().apply(g), atol=1e-12)
+    rows = rng.normal(size=(40, 3))
+    assert np.allclose(_quat_rotate_inv(q.as_quat(), rows), q.inv().apply(rows), atol=1e-12)
