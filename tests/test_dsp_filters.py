@@ -35,6 +35,20 @@ def test_zero_phase_filters_equal_scipy_sosfiltfilt(n, shape, axis) -> None:
         assert np.array_equal(got, ref)
 
 
+@pytest.mark.parametrize("n", [5, 500])
+def test_public_filter_loop_gives_the_same_numbers(n, monkeypatch) -> None:
+    """Without scipy's compiled loop (a scipy that moved it) the public function runs."""
+    from balance_mon.dsp import filters
+
+    x = np.random.default_rng(n).normal(size=(n, 3))
+    fast = lowpass_zero_phase(x, 25.0, cutoff_hz=1.5)
+    monkeypatch.setattr(filters, "_sosfilt_compiled", None)
+    slow = lowpass_zero_phase(x, 25.0, cutoff_hz=1.5)
+    sos = signal.butter(4, 1.5, fs=25.0, output="sos")
+    ref = signal.sosfiltfilt(sos, x, axis=0, padlen=min(15, n - 1))
+    assert np.array_equal(slow, fast) and np.array_equal(slow, ref)
+
+
 def test_zero_phase_filter_edge_cases() -> None:
     one = np.array([[1.0, 2.0, 3.0]])
     out = lowpass_zero_phase(one, 100.0, cutoff_hz=5.0)
