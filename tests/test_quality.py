@@ -276,3 +276,12 @@ def test_report_does_not_mutate_or_depend_on_order() -> None:
     b = quality_report(rec).as_dict()
     assert a == b
     np.testing.assert_array_equal(rec.acc_mps2, before)
+
+
+def test_clipping_on_two_axes_counts_each_sample_once() -> None:
+    acc = np.array(standing().acc_mps2)
+    acc[10:15, 0] = 3 * G  # runs of 5 and 6 samples overlapping at 12-14
+    acc[12:18, 1] = -3 * G
+    acc[40:42, 2] = 3 * G  # two samples at an arbitrary level: not clipping
+    acc[50:53, 2] = 3 * G  # three more at the same maximum: clipping
+    assert detect_clipping(acc) == 8 + 3

@@ -524,8 +524,9 @@ def detect_clipping(
     signal are common; three at an arbitrary level, or two at a full scale, are not.
     """
     acc = np.asarray(acc_mps2, dtype=np.float64)
-    clipped = np.zeros(acc.shape[0], dtype=bool)
     scales = np.asarray(FULL_SCALES_G) * GRAVITY_MPS2
+    at = None  # one mask reused for every axis and sign (a day of data is 8.6 M samples)
+    runs: list[tuple[int, int]] = []
     for col in acc.T:
         for extreme in (col.max(), col.min()):
             level = abs(float(extreme))
@@ -533,16 +534,24 @@ def detect_clipping(
                 continue
             at_scale = bool(np.any(np.abs(level / scales - 1.0) <= full_scale_tolerance))
             need = min_run_at_full_scale if at_scale else min_run
-            at = col == extreme
-            if at.sum() < need:
+            if at is None:
+                at = np.empty(acc.shape[0], dtype=bool)
+            idx = np.flatnonzero(np.equal(col, extreme, out=at))
+            if idx.size < need:
                 continue
             # runs of consecutive samples at the extreme
-            edges = np.diff(np.concatenate(([0], at.view(np.int8), [0])))
-            starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-            for s, e in zip(starts, ends, strict=True):
-                if e - s >= need:
-                    clipped[s:e] = True
-    return int(clipped.sum())
+            cut = np.flatnonzero(np.diff(idx) != 1) + 1
+            starts = idx[np.concatenate(([0], cut))]
+            ends = idx[np.concatenate((cut - 1, [idx.size - 1]))] + 1
+            keep = ends - starts >= need
+            runs += zip(starts[keep].tolist(), ends[keep].tolist(), strict=True)
+    # samples in any run (a sample clipped on two axes counts once)
+    total, reach = 0, 0
+    for s, e in sorted(runs):
+        if e > reach:
+            total += e - max(s, reach)
+            reach = e
+    return total
 
 
 def _impossible_values(rec: Recording) -> list[QualityProblem]:

@@ -48,6 +48,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..dsp.filters import highpass_zero_phase, lowpass_zero_phase
 from ..dsp.gaps import resample_uniform
+from ..dsp.runs import true_runs as _runs
 from ..errors import RecordingError, TooShortError
 from ..recording import Recording
 from .sway import SWAY_KEYS, SwayAnalyzer
@@ -615,15 +616,6 @@ class StanceSegmenter:
             ],
             "algorithm": {"name": "StanceSegmenter", "version": self.version, **self.get_params()},
         }
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Half-open index ranges of the True runs of ``mask``."""
-    m = np.asarray(mask, dtype=np.int8)
-    edges = np.diff(np.concatenate(([0], m, [0])))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
-    )
 
 
 # ---------------------------------------------------------------------------

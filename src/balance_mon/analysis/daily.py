@@ -27,6 +27,7 @@ from scipy.ndimage import uniform_filter1d
 
 from ..dsp.filters import block_mean
 from ..dsp.gaps import gap_free_segments, resample_uniform
+from ..dsp.runs import true_runs as _runs
 from ..errors import TooShortError
 from ..recording import Recording
 from .loading import ImpactLoading
@@ -52,13 +53,6 @@ __all__ = [
 #: never below 1.2 m/s^2 and 26 deg/s; quiet stance below 5 deg/s.
 QUIET_ACC_MPS2 = 0.4
 QUIET_GYR_DPS = 10.0
-
-
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
-    )
 
 
 def intensity(x: NDArray[np.float64], fs: float, window_s: float = 1.0) -> NDArray[np.float64]:

@@ -762,8 +762,10 @@ def _resultant_peaks(
         np.greater_equal(np.einsum("ij,ij->i", a, a), lim, out=above[c : c + chunk])
     peaks: list[NDArray[np.intp]] = []
     values: list[FloatArray] = []
-    edges = np.diff(np.concatenate(([0], above.view(np.int8), [0])))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    idx = np.flatnonzero(above)  # runs of samples above: where the indices jump
+    cut = np.flatnonzero(np.diff(idx) != 1) + 1
+    starts = idx[np.concatenate(([0], cut))] if idx.size else idx
+    stops = idx[np.concatenate((cut - 1, [idx.size - 1]))] + 1 if idx.size else idx
     lo_all = np.maximum(starts - dist, 0)
     hi_all = np.minimum(stops + dist, n)
     j = 0
@@ -956,7 +958,7 @@ class ImpactLoading:
         bouts: list[GaitBout] = []
         for seg in uniform_segments(rec):
             det = self._detector()
-            det.detect(seg.acc_mps2, seg.fs_hz, t0_s=float(seg.time_s[0]))
+            det.detect(seg.acc_mps2, seg.fs_hz, t0_s=seg.t0_s)
             bouts += det.bouts_
         self.bouts_ = bouts
         self._finish(rec.duration_s)

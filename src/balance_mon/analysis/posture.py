@@ -150,6 +150,7 @@ from scipy.signal import lfilter
 from ..consts import GRAVITY_MPS2
 from ..dsp.filters import block_mean, lowpass_zero_phase, moving_sd, working_factor
 from ..dsp.gaps import Segment, uniform_segments
+from ..dsp.runs import true_runs as _runs
 from ..errors import BalanceMonError, RecordingError, TooShortError
 from ..recording import AxisMap, Recording
 from .loading import StepDetector
@@ -374,14 +375,6 @@ def _median_rate(bounds: list[tuple[int, int, float]]) -> float:
 def _cat(parts: list[Any]) -> Any:
     """``np.concatenate`` without the copy of a single part."""
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """Half-open [start, stop) ranges where ``mask`` is true."""
-    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
-    )
 
 
 def _quat_mul(p: FloatArray, q: FloatArray) -> FloatArray:
@@ -828,9 +821,7 @@ class TrunkPosture:
             gyr = np.asarray(gyr_dps, dtype=np.float64)
             if gyr.shape != acc.shape:
                 raise RecordingError("angular rate and acceleration must have the same shape")
-        seg = Segment(
-            time_s=t0_s + np.arange(acc.shape[0]) / fs, acc_mps2=acc, gyr_dps=gyr, fs_hz=fs
-        )
+        seg = Segment(t0_s=float(t0_s), acc_mps2=acc, gyr_dps=gyr, fs_hz=fs)
         return self._run([seg], axes=axes, placement=placement, height_m=self.height_m)
 
     def analyze_recording(
@@ -848,7 +839,7 @@ class TrunkPosture:
         has them (:class:`.daily.DailyActivity`) save finding them again;
         None finds them here (``use_reps`` False: no repetitions).
         """
-        segs = [s for s in uniform_segments(rec) if s.time_s.size >= 4]
+        segs = [s for s in uniform_segments(rec) if s.n_samples >= 4]
         if not segs:
             raise TooShortError(f"{rec.source or 'recording'}: no gap-free stretch to analyse")
         height = self.height_m
@@ -1034,7 +1025,7 @@ class TrunkPosture:
             fs = s.fs_hz / k
             acc = block_mean(s.acc_mps2, k)
             # block means are centred between their first and last sample
-            parts["t"].append(s.time_s[0] + (np.arange(n) * k + 0.5 * (k - 1)) / s.fs_hz)
+            parts["t"].append(s.t0_s + (np.arange(n) * k + 0.5 * (k - 1)) / s.fs_hz)
             parts["acc"].append(acc)
             if has_gyro:
                 assert s.gyr_dps is not None
@@ -1046,7 +1037,7 @@ class TrunkPosture:
             bounds.append((n_total, n_total + n, fs))
             n_total += n
             if gait_spans is None:
-                det = StepDetector().detect(s.acc_mps2, s.fs_hz, t0_s=float(s.time_s[0]))
+                det = StepDetector().detect(s.acc_mps2, s.fs_hz, t0_s=s.t0_s)
                 gait += [(b.start_s, b.end_s) for b in det.bouts_ if b.gait]
             if rep_windows is None and self.use_reps:
                 reps += self._reps(s)
@@ -1082,7 +1073,7 @@ class TrunkPosture:
         from .reps import RepCounter
 
         try:
-            rc = RepCounter().count(s.acc_mps2, s.fs_hz, gyr_dps=s.gyr_dps, t0_s=float(s.time_s[0]))
+            rc = RepCounter().count(s.acc_mps2, s.fs_hz, gyr_dps=s.gyr_dps, t0_s=s.t0_s)
         except BalanceMonError:
             return []
         return repetition_windows(rc.sets_)

@@ -80,6 +80,7 @@ from ..dsp.filters import moving_sd as _moving_std
 from ..dsp.filters import n_samples as _samples
 from ..dsp.filters import snap_half as _snapped
 from ..dsp.gaps import uniform_segments
+from ..dsp.runs import true_runs as _runs
 from ..errors import RecordingError
 from ..recording import Recording
 
@@ -215,14 +216,6 @@ class RepSet:
             "vertical_cv": _cv([r.vertical_m for r in self.reps]),
             "reps": [r.as_dict() for r in self.reps],
         }
-
-
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """Half-open [start, stop) index ranges where ``mask`` is true."""
-    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
-    )
 
 
 def _smoothed_moving_std(
@@ -452,7 +445,7 @@ class RepCounter:
         gait = self.gait_limb(exercise, placement)
         sets: list[RepSet] = []
         for seg in uniform_segments(rec):
-            t0 = float(seg.time_s[0])
+            t0 = seg.t0_s
             sets += self._count_segment(seg.acc_mps2, seg.gyr_dps, seg.fs_hz, t0, gait)
         self.sets_ = sets
         self._finish()

@@ -130,8 +130,12 @@ def _spectral(ap: np.ndarray, ml: np.ndarray, fs: float) -> dict[str, float]:
     if nperseg < 2:
         return nan
     kw = dict(
-        fs=fs, window="hann", nperseg=nperseg, noverlap=nperseg // 2,
-        detrend="constant", scaling="density",
+        fs=fs,
+        window="hann",
+        nperseg=nperseg,
+        noverlap=nperseg // 2,
+        detrend="constant",
+        scaling="density",
     )
     f, p_ap = signal.welch(ap, **kw)
     _, p_ml = signal.welch(ml, **kw)
@@ -249,7 +253,7 @@ class SwayAnalyzer:
         segs = uniform_segments(rec)
         if not segs:
             raise TooShortError(f"{rec.source or 'recording'}: no gap-free stretch to analyse")
-        seg = max(segs, key=lambda s: s.time_s.size)
+        seg = max(segs, key=lambda s: s.n_samples)
         return self.analyze(seg.acc_mps2, seg.fs_hz, axes=rec.axes)
 
     def result(self) -> dict[str, Any]:

@@ -120,6 +120,8 @@ from numpy.typing import ArrayLike, NDArray
 from ..consts import GRAVITY_MPS2
 from ..dsp.filters import highpass_zero_phase, lowpass_zero_phase
 from ..dsp.gaps import uniform_segments
+from ..dsp.runs import run_bounds
+from ..dsp.runs import true_runs as _runs
 from ..errors import RecordingError
 from ..recording import Recording
 
@@ -299,8 +301,7 @@ def _drop_short_runs(mask: NDArray[np.bool_], min_len: int) -> NDArray[np.bool_]
     if min_len <= 1:
         return mask
     out = mask.copy()
-    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
-    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+    for a, b in _runs(mask):
         if b - a < min_len:
             out[a:b] = False
     return out
@@ -327,8 +328,7 @@ def _other_transfers(v: FloatArray, kpk: int, fs: float, min_rise_m: float) -> N
     b0 = kpk + int(np.argmin(same[kpk:])) if not same[kpk:].all() else v.size
     own = float(np.sum(sgn * v[a0:b0])) / fs
     out = np.zeros(v.size, dtype=bool)
-    edges = np.diff(np.concatenate(([0], (~same).view(np.int8), [0])))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, stops = run_bounds(~same)
     if starts.size == 0:
         return out
     vpk = abs(float(v[kpk]))
@@ -561,7 +561,7 @@ class TransitionDetector:
         segs = uniform_segments(rec)
         for seg in segs:
             acc, gyr, fs = self._check(seg.acc_mps2, seg.gyr_dps, seg.fs_hz)
-            found += self._detect_stretch(acc, gyr, fs, float(seg.time_s[0]))
+            found += self._detect_stretch(acc, gyr, fs, seg.t0_s)
             analysed += seg.duration_s
         self.transitions_ = found
         self.analysed_s_ = analysed

@@ -261,9 +261,7 @@ class TugAnalyzer:
     def analyze_recording(self, rec: Recording) -> TugAnalyzer:
         """Analyse a recording (each gap-free stretch; the test must lie in one)."""
         det = self._detector().detect_recording(rec)
-        stretches = [
-            (s.acc_mps2, s.gyr_dps, s.fs_hz, float(s.time_s[0])) for s in uniform_segments(rec)
-        ]
+        stretches = [(s.acc_mps2, s.gyr_dps, s.fs_hz, s.t0_s) for s in uniform_segments(rec)]
         self._analyze(det, stretches)
         return self
 

@@ -107,7 +107,9 @@ except ImportError:  # pragma: no cover - a scipy that moved it
     _sosfilt_compiled = None
 
 
-def _sosfilt_rows(sos: NDArray[np.float64], x: NDArray[np.float64], zi: NDArray[np.float64]) -> None:
+def _sosfilt_rows(
+    sos: NDArray[np.float64], x: NDArray[np.float64], zi: NDArray[np.float64]
+) -> None:
     """Filter each row of the C-ordered (M, N) ``x`` in place from states ``zi`` (M, S, 2).
 
     The loop ``scipy.signal.sosfilt`` runs, called directly: its Python wrapper
