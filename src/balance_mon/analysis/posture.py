@@ -360,6 +360,14 @@ def _unit(x: FloatArray) -> FloatArray:
     return x / n
 
 
+def _unit_rows_inplace(x: FloatArray) -> FloatArray:
+    """:func:`_unit` of an (N, 3) array written over it (the same numbers; no copy)."""
+    n = np.sqrt(np.einsum("ij,ij->i", x, x))
+    n[n == 0] = 1.0
+    x /= n[:, None]
+    return x
+
+
 def _median_rate(bounds: list[tuple[int, int, float]]) -> float:
     """Median over samples of the working rate of stretches ``(first, stop, rate)``."""
     rates = np.array([f for _lo, _hi, f in bounds])
@@ -966,13 +974,19 @@ class TrunkPosture:
         f, l_axis = self._forward(day, u, axes)
         g = day.g
         gu = g @ u
-        self.inclination_deg_ = np.degrees(np.arccos(np.clip(gu, -1.0, 1.0)))
+        # day-long series, each computed in its own array (no day-long temporaries)
+        incl = np.clip(gu, -1.0, 1.0)
+        self.inclination_deg_ = np.degrees(np.arccos(incl, out=incl), out=incl)
         if f is None:
             self.flexion_deg_ = self.inclination_deg_.copy()
             self.lateral_deg_ = np.full(gu.size, np.nan)
         else:
-            self.flexion_deg_ = np.degrees(np.arctan2(-(g @ f), gu))
-            self.lateral_deg_ = np.degrees(np.arcsin(np.clip(-(g @ l_axis), -1.0, 1.0)))
+            fl = g @ f
+            np.negative(fl, out=fl)
+            self.flexion_deg_ = np.degrees(np.arctan2(fl, gu, out=fl), out=fl)
+            lat = g @ l_axis
+            np.clip(np.negative(lat, out=lat), -1.0, 1.0, out=lat)
+            self.lateral_deg_ = np.degrees(np.arcsin(lat, out=lat), out=lat)
         self.time_s_ = day.time_s
         self._frame = (u, f, l_axis)
         self._gyr_bias = None
@@ -1031,7 +1045,9 @@ class TrunkPosture:
                 assert s.gyr_dps is not None
                 parts["gyr"].append((s.gyr_dps, k))
             parts["g"].append(
-                _unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(self.gravity_cutoff_hz, 0.4 * fs)))
+                _unit_rows_inplace(
+                    lowpass_zero_phase(acc, fs, cutoff_hz=min(self.gravity_cutoff_hz, 0.4 * fs))
+                )
             )
             parts["q"].append(moving_sd(acc, max(int(round(fs)), 2)) < self.quiet_sd_mps2)
             bounds.append((n_total, n_total + n, fs))
@@ -1182,7 +1198,7 @@ class TrunkPosture:
         """Detail signals of samples ``[p0, p1)`` of one stretch for the bends in it."""
         lo0, _hi0, fs = day.bounds[stretch]
         acc = day.acc[p0:p1]
-        g_fast = _unit(lowpass_zero_phase(acc, fs, cutoff_hz=min(3.0, 0.4 * fs)))
+        g_fast = _unit_rows_inplace(lowpass_zero_phase(acc, fs, cutoff_hz=min(3.0, 0.4 * fs)))
         gyr = None
         if day.gyr is not None and self._gyr_bias is not None:
             raw, k = day.gyr[stretch]

@@ -83,12 +83,14 @@ def _apply(kind: str, cutoff_hz: float, fs_hz: float, order: int, x: ArrayLike, 
     v = np.moveaxis(a, axis, -1)
     shape = v.shape
     v = v.reshape(-1, n)  # (series, samples): a view when it can be
+    zi = _zi(kind, float(cutoff_hz), float(fs_hz), int(order))
+    if n > _LONG and a.ndim <= 2:
+        return _apply_long(sos, zi, v, p, a.shape, axis)
     ext = np.empty((v.shape[0], n + 2 * p))
     ext[:, p : p + n] = v
     if p > 0:
         np.subtract(2 * v[:, :1], v[:, p:0:-1], out=ext[:, :p])
         np.subtract(2 * v[:, -1:], v[:, -2 : -p - 2 : -1], out=ext[:, p + n :])
-    zi = _zi(kind, float(cutoff_hz), float(fs_hz), int(order))
     _sosfilt_rows(sos, ext, zi[None, :, :] * ext[:, :1, None])
     # backwards: the reversed forward output, from its first sample's steady state
     y = ext[:, ::-1].copy()
@@ -97,8 +99,48 @@ def _apply(kind: str, cutoff_hz: float, fs_hz: float, order: int, x: ArrayLike, 
     return np.ascontiguousarray(np.moveaxis(y, -1, axis))
 
 
-def _sosfilt_rows_public(sos: NDArray[np.float64], x: NDArray[np.float64], zi) -> None:
-    x[...] = signal.sosfilt(sos, x, axis=-1, zi=np.moveaxis(zi, 1, 0))[0]
+#: Series longer than this (samples) are filtered in pieces of this length: the
+#: same numbers (the filter's state is carried from piece to piece), but no
+#: day-long temporaries, only the result (a day at 25 Hz is 17 MB a series, and
+#: fresh memory costs more than the filtering).
+_LONG = 1 << 15
+
+
+def _apply_long(
+    sos: NDArray[np.float64],
+    zi: NDArray[np.float64],
+    v: NDArray[np.float64],
+    p: int,
+    out_shape: tuple[int, ...],
+    axis: int,
+) -> NDArray[np.float64]:
+    """:func:`_apply`'s steps for long (series, samples) ``v``, piece by piece (1-D, 2-D)."""
+    rows, n = v.shape
+    res = np.empty(out_shape)
+    out = np.moveaxis(res, axis, -1).reshape(rows, n)  # a view: written in place
+    # the odd extensions at either end (small)
+    head = np.ascontiguousarray(2 * v[:, :1] - v[:, p:0:-1])
+    tail = np.ascontiguousarray(2 * v[:, -1:] - v[:, -2 : -p - 2 : -1])
+    first = head[:, :1] if p > 0 else v[:, :1]
+    z = zi[None, :, :] * first[:, :, None]
+    if p > 0:
+        _sosfilt_rows(sos, head, z)
+    for c in range(0, n, _LONG):
+        piece = np.ascontiguousarray(v[:, c : c + _LONG])
+        _sosfilt_rows(sos, piece, z)
+        out[:, c : c + _LONG] = piece
+    if p > 0:
+        _sosfilt_rows(sos, tail, z)
+    # backwards from the forward output's last sample, through the tail and the pieces
+    last = tail[:, -1:] if p > 0 else out[:, -1:]
+    z = zi[None, :, :] * last[:, :, None]
+    if p > 0:
+        _sosfilt_rows(sos, np.ascontiguousarray(tail[:, ::-1]), z)
+    for c in range(((n - 1) // _LONG) * _LONG, -1, -_LONG):
+        piece = np.ascontiguousarray(out[:, c : c + _LONG][:, ::-1])
+        _sosfilt_rows(sos, piece, z)
+        out[:, c : c + _LONG] = piece[:, ::-1]
+    return res
 
 
 try:  # scipy's compiled loop, without the wrapper's checks and axis shuffling
@@ -110,7 +152,8 @@ except ImportError:  # pragma: no cover - a scipy that moved it
 def _sosfilt_rows(
     sos: NDArray[np.float64], x: NDArray[np.float64], zi: NDArray[np.float64]
 ) -> None:
-    """Filter each row of the C-ordered (M, N) ``x`` in place from states ``zi`` (M, S, 2).
+    """Filter each row of the C-ordered (M, N) ``x`` in place from states ``zi`` (M, S, 2),
+    C-ordered, updated in place (so filtering can go on from them).
 
     The loop ``scipy.signal.sosfilt`` runs, called directly: its Python wrapper
     costs ~40 us a call (axis moves, checks), which a day cut into hundreds of
@@ -118,9 +161,11 @@ def _sosfilt_rows(
     (the same numbers, tested) where scipy no longer has it.
     """
     if _sosfilt_compiled is None:
-        _sosfilt_rows_public(sos, x, zi)
+        y, zf = signal.sosfilt(sos, x, axis=-1, zi=np.moveaxis(zi, 1, 0))
+        x[...] = y
+        zi[...] = np.moveaxis(zf, 0, 1)
         return
-    _sosfilt_compiled(sos, x, np.ascontiguousarray(zi))
+    _sosfilt_compiled(sos, x, zi)
 
 
 def lowpass_zero_phase(
@@ -161,13 +206,19 @@ def moving_sd(x: ArrayLike, n: int) -> NDArray[np.float64]:
         a = a[:, None]
     if n <= 1:
         return np.zeros(a.shape[0])
-    m = uniform_filter1d(a, size=int(n), axis=0, mode="nearest")
-    m2 = a * a
-    uniform_filter1d(m2, size=int(n), axis=0, mode="nearest", output=m2)
-    np.multiply(m, m, out=m)
-    np.subtract(m2, m, out=m2)
-    np.maximum(m2, 0.0, out=m2)
-    s = m2.sum(axis=1)
+    # column by column: temporaries one series long (a day's (N, 3) ones would be fresh
+    # memory each time, costlier than the sums); summed in the order of a row sum
+    s = np.zeros(a.shape[0])
+    m = np.empty(a.shape[0])
+    m2 = np.empty(a.shape[0])
+    for col in a.T:
+        uniform_filter1d(col, size=int(n), mode="nearest", output=m)
+        np.multiply(col, col, out=m2)
+        uniform_filter1d(m2, size=int(n), mode="nearest", output=m2)
+        np.multiply(m, m, out=m)
+        np.subtract(m2, m, out=m2)
+        np.maximum(m2, 0.0, out=m2)
+        s += m2
     return np.sqrt(s, out=s)
 
 
