@@ -1244,6 +1244,7 @@ class TrunkPosture:
         """
         fl = self.flexion_deg_
         out: list[Bend] = []
+        windows: list[tuple[_Window, list[tuple[Any, ...]]]] = []
         for stretch, (lo0, hi0, fs) in enumerate(day.bounds):
             search = int(round(BEND_SEARCH_S * fs))
             pad = int(round(FILTER_PAD_S * fs))
@@ -1266,13 +1267,24 @@ class TrunkPosture:
                 nxt = groups[gi + 1][0][0] if gi + 1 < len(groups) else hi0
                 win = self._window(day, p0, p1, stretch)
                 local = [(a - p0, b - p0) for a, b in grp]
-                out += self._window_bends(
+                found = self._window_timing(
                     win, local, max(lo0 - p0, 0), min(hi0, p1) - p0, nxt - p0, search, placement
+                )
+                windows.append((win, found))
+        # the gyroscope's angles of every window's bends at once (windows do not overlap)
+        if day.gyr is not None:
+            self._gyro_angles([(w, [(f[3], f[4], f[9], f[10]) for f in fd]) for w, fd in windows])
+        for sig, found in windows:
+            for a, b, k, j0, j1, thr, start, end, complete, _s0, _s1, levels in found:
+                if sig.gyr is not None:
+                    k = a + int(np.argmax(sig.fl[a:b]))
+                out.append(
+                    self._bend(sig, thr, a, b, k, j0, j1, start, end, complete, placement, levels)
                 )
         self._mark_repeated(out)
         return out
 
-    def _window_bends(
+    def _window_timing(
         self,
         sig: _Window,
         exc: list[tuple[int, int]],
@@ -1281,15 +1293,17 @@ class TrunkPosture:
         nxt_last: int,
         search: int,
         placement: str,
-    ) -> list[Bend]:
-        """The bends of excursions ``exc`` of one window (local indices; ``[lo0, hi0)``
-        the part of the stretch in it, ``nxt_last`` where the next excursion starts)."""
+    ) -> list[tuple[Any, ...]]:
+        """Timing and rests of the bends of excursions ``exc`` of one window (local
+        indices; ``[lo0, hi0)`` the part of the stretch in it, ``nxt_last`` where the
+        next excursion starts): ``(a, b, k, j0, j1, thr, start, end, complete,
+        rest before, rest after, fitted levels)`` each, for :meth:`_bend` once the
+        gyroscope's angles are in (:meth:`_gyro_angles`)."""
         fl = sig.fl
         rate = sig.rate
         fs = sig.fs
         floor = self.rate_floor_dps * (1.0 if sig.gyr is not None else 2.0)
         t = sig.time_s
-        out: list[Bend] = []
         found: list[tuple[Any, ...]] = []
         prev_end = lo0
         if sig.gyr is None:
@@ -1341,15 +1355,7 @@ class TrunkPosture:
                 (a, b, k, j0, j1, thr, start, end, complete, r0 is not None, r1 is not None, levels)
             )
             prev_end = max(i1, j1)
-        if sig.gyr is not None:
-            self._gyro_angles(sig, [(f[3], f[4], f[9], f[10]) for f in found])
-        for a, b, k, j0, j1, thr, start, end, complete, _s0, _s1, levels in found:
-            if sig.gyr is not None:
-                k = a + int(np.argmax(fl[a:b]))
-            out.append(
-                self._bend(sig, thr, a, b, k, j0, j1, start, end, complete, placement, levels)
-            )
-        return out
+        return found
 
     @staticmethod
     def _rests(sig: _Window, lo: int, a: int, b: int, hi: int) -> tuple[int | None, int | None]:
@@ -1384,9 +1390,11 @@ class TrunkPosture:
             return None
         return down[0], -up[0], down[2], up[2]
 
-    def _gyro_angles(self, sig: _Window, spans: list[tuple[int, int, bool, bool]]) -> None:
+    def _gyro_angles(
+        self, windows: list[tuple[_Window, list[tuple[int, int, bool, bool]]]]
+    ) -> None:
         """Recompute flexion and lateral lean over each span ``(j0, j1, still0, still1)``
-        from the gyroscope (the spans of one window at once, in their order).
+        of each window from the gyroscope (every span of every window at once).
 
         The gravity direction in the sensor frame turns against the sensor's
         rotation. It is carried forwards from the accelerometer's direction at
@@ -1397,15 +1405,26 @@ class TrunkPosture:
         acceleration's direction when still there (exact: gravity alone),
         else the low-passed gravity direction.
         """
-        w = sig.gyr
-        spans = [sp for sp in spans if sp[1] - sp[0] + 1 >= 3]
-        if w is None or not spans:
+        parts: list[tuple[_Window, list[tuple[int, int, bool, bool]]]] = []
+        for sig, spans in windows:
+            spans = [sp for sp in spans if sp[1] - sp[0] + 1 >= 3]
+            if sig.gyr is not None and spans:
+                parts.append((sig, spans))
+        if not parts:
             return
-        lens = np.array([j1 - j0 + 1 for j0, j1, _s0, _s1 in spans])
+        lens = np.array([j1 - j0 + 1 for _sig, spans in parts for j0, j1, _s0, _s1 in spans])
         first = np.concatenate(([0], np.cumsum(lens)[:-1]))
-        idx = np.concatenate([np.arange(j0, j1 + 1) for j0, j1, _s0, _s1 in spans])
-        local = np.arange(idx.size) - np.repeat(first, lens)  # sample index within its span
-        rv = np.radians(w[idx]) / sig.fs
+        # the rotation vector of each sample (rad), span after span
+        rv = _cat(
+            [
+                np.radians(
+                    sig.gyr[np.concatenate([np.arange(j0, j1 + 1) for j0, j1, _a, _b in sp])]
+                )
+                / sig.fs
+                for sig, sp in parts
+            ]
+        )
+        local = np.arange(rv.shape[0]) - np.repeat(first, lens)  # sample index within its span
         steps = np.zeros_like(rv)
         inner = np.flatnonzero(local > 0)
         steps[inner] = 0.5 * (rv[inner] + rv[inner - 1])
@@ -1417,11 +1436,11 @@ class TrunkPosture:
             d *= 2
         quat /= np.sqrt(np.einsum("ij,ij->i", quat, quat))[:, None]
 
-        def anchor(j: int, still: bool) -> FloatArray:
+        def anchor(sig: _Window, j: int, still: bool) -> FloatArray:
             return _unit(sig.acc5[j]) if still else sig.g[j]
 
-        g0 = np.array([anchor(j0, s0) for j0, _j1, s0, _s1 in spans])
-        g1 = np.array([anchor(j1, s1) for _j0, j1, _s0, s1 in spans])
+        g0 = np.array([anchor(sig, j0, s0) for sig, sp in parts for j0, _j1, s0, _s1 in sp])
+        g1 = np.array([anchor(sig, j1, s1) for sig, sp in parts for _j0, j1, _s0, s1 in sp])
         last = quat[first + lens - 1]
         g1_at_j0 = _quat_rotate_inv(last * np.array([-1.0, -1.0, -1.0, 1.0]), g1)
         fwd = _quat_rotate_inv(quat, np.repeat(g0, lens, axis=0))  # carried forwards from j0
@@ -1436,10 +1455,13 @@ class TrunkPosture:
         else:
             fl = np.degrees(np.arctan2(-(g @ f), gu))
             lat = np.degrees(np.arcsin(np.clip(-(g @ l_axis), -1.0, 1.0)))
-        for (j0, j1, _s0, _s1), a in zip(spans, first.tolist(), strict=True):
-            sig.fl[j0 : j1 + 1] = fl[a : a + j1 - j0 + 1]
-            if lat is not None:
-                sig.lat[j0 : j1 + 1] = lat[a : a + j1 - j0 + 1]
+        at = iter(first.tolist())
+        for sig, spans in parts:
+            for j0, j1, _s0, _s1 in spans:
+                a = next(at)
+                sig.fl[j0 : j1 + 1] = fl[a : a + j1 - j0 + 1]
+                if lat is not None:
+                    sig.lat[j0 : j1 + 1] = lat[a : a + j1 - j0 + 1]
 
     def _still_peak(self, sig: _Window, a: int, b: int, k: int) -> float | None:
         """Largest flexion at still samples near a bend's bottom (no gyroscope), or None.
