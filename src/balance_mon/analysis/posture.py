@@ -385,6 +385,14 @@ def _cat(parts: list[Any]) -> Any:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
+def _longest_run(mask: NDArray[np.bool_]) -> int:
+    """Length of the longest run of True in ``mask`` (0 without one)."""
+    off = np.flatnonzero(~mask)
+    if not off.size:
+        return int(mask.size)
+    return int(max(off[0], mask.size - 1 - off[-1], int(np.diff(off).max(initial=1)) - 1))
+
+
 def _quat_mul(p: FloatArray, q: FloatArray) -> FloatArray:
     """Hamilton products ``p q`` of (n, 4) scalar-last quaternions (scipy's order):
     the rotation q followed by p, as ``Rotation(p) * Rotation(q)``."""
@@ -1569,13 +1577,19 @@ class TrunkPosture:
             still_peak = self._still_peak(sig, a, b, k)
             peak = still_peak if still_peak is not None else self._fitted_peak(peak, levels)
         lat = sig.lat[i0 : i1 + 1]
-        lat_peak = float(lat[np.nanargmax(np.abs(lat))]) if np.isfinite(lat).any() else float("nan")
+        j = int(np.argmax(np.abs(lat)))  # the first NaN if there is one
+        if not math.isnan(lat[j]):
+            lat_peak = float(lat[j])
+        elif np.isfinite(lat).any():
+            lat_peak = float(lat[np.nanargmax(np.abs(lat))])
+        else:
+            lat_peak = float("nan")
         above = float(np.sum(fl[i0 : i1 + 1] >= self.flexion_threshold_deg)) / fs
         peak_rate = float(rate[i0 : i1 + 1].max())
         # a pause at the bottom: the rate stays under the onset threshold near the peak
         w = int(round(0.75 * fs))
         still = rate[max(k - w, i0) : min(k + w, i1) + 1] <= max(thr, 2.0 * self.rate_floor_dps)
-        pause = max((e - s for s, e in _runs(still)), default=0) / fs
+        pause = _longest_run(still) / fs
         event = peak >= self.flexion_threshold_deg
         lift_like = bool(event and complete and pause >= self.lift_pause_s)
         in_rep = self._in_repetition(start, end)
