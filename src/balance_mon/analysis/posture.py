@@ -686,7 +686,7 @@ class _Window:
     still: NDArray[np.bool_]  # moving SD (0.3 s) of acc5 below STILL_SD_MPS2
     gyr: FloatArray | None  # deg/s, low-passed at 5 Hz, bias removed
     rate: FloatArray  # tilt rate, deg/s
-    flex_fast: FloatArray  # flexion from g_fast, deg
+    flex_fast: FloatArray | None  # flexion from the 3 Hz gravity direction, deg (no gyroscope)
     fl: FloatArray
     lat: FloatArray
     incl: FloatArray
@@ -1206,7 +1206,6 @@ class TrunkPosture:
         """Detail signals of samples ``[p0, p1)`` of one stretch for the bends in it."""
         lo0, _hi0, fs = day.bounds[stretch]
         acc = day.acc[p0:p1]
-        g_fast = _unit_rows_inplace(lowpass_zero_phase(acc, fs, cutoff_hz=min(3.0, 0.4 * fs)))
         gyr = None
         if day.gyr is not None and self._gyr_bias is not None:
             raw, k = day.gyr[stretch]
@@ -1217,14 +1216,17 @@ class TrunkPosture:
         else:
             acc5 = lowpass_zero_phase(acc, fs, cutoff_hz=min(5.0, 0.4 * fs))
         u, f, _l = self._frame
-        if f is None:
-            flex_fast = np.degrees(np.arccos(np.clip(g_fast @ u, -1.0, 1.0)))
-        else:
-            flex_fast = np.degrees(np.arctan2(-(g_fast @ f), g_fast @ u))
+        flex_fast = None
         if gyr is not None:
             w_perp = gyr - np.outer(gyr @ u, u)
             rate = np.sqrt(np.einsum("ij,ij->i", w_perp, w_perp))
         else:
+            # without a gyroscope: tilt rate and timing from the 3 Hz gravity direction
+            g_fast = _unit_rows_inplace(lowpass_zero_phase(acc, fs, cutoff_hz=min(3.0, 0.4 * fs)))
+            if f is None:
+                flex_fast = np.degrees(np.arccos(np.clip(g_fast @ u, -1.0, 1.0)))
+            else:
+                flex_fast = np.degrees(np.arctan2(-(g_fast @ f), g_fast @ u))
             rate = np.degrees(np.linalg.norm(np.gradient(g_fast, axis=0), axis=1)) * fs
         return _Window(
             time_s=day.time_s[p0:p1],
@@ -1334,6 +1336,7 @@ class TrunkPosture:
             if self.smooth_onset:
                 fit: tuple[float, ...] | None = None
                 if sig.gyr is None:
+                    assert sig.flex_fast is not None  # made whenever there is no gyroscope
                     left = _valley(fl_med, a, max(lo0, a - search), -1)
                     right = _valley(fl_med, b - 1, min(hi0 - 1, b + search), 1)
                     fit = self._timing_angle(
