@@ -1284,13 +1284,16 @@ class TrunkPosture:
         # the gyroscope's angles of every window's bends at once (windows do not overlap)
         if day.gyr is not None:
             self._gyro_angles([(w, [(f[3], f[4], f[9], f[10]) for f in fd]) for w, fd in windows])
+        spans = np.array([(f[6], f[7]) for _w, fd in windows for f in fd]).reshape(-1, 2)
+        in_rep = iter(self._in_repetitions(spans[:, 0], spans[:, 1]).tolist())
         for sig, found in windows:
             for a, b, k, j0, j1, thr, start, end, complete, _s0, _s1, levels in found:
                 if sig.gyr is not None:
                     k = a + int(np.argmax(sig.fl[a:b]))
-                out.append(
-                    self._bend(sig, thr, a, b, k, j0, j1, start, end, complete, placement, levels)
+                bend = self._bend(
+                    sig, thr, a, b, k, j0, j1, start, end, complete, placement, next(in_rep), levels
                 )
+                out.append(bend)
         self._mark_repeated(out)
         return out
 
@@ -1569,6 +1572,7 @@ class TrunkPosture:
         end: float,
         complete: bool,
         placement: str,
+        in_rep: bool,
         levels: tuple[float, float] | None = None,
     ) -> Bend:
         fl = sig.fl
@@ -1595,7 +1599,6 @@ class TrunkPosture:
         pause = _longest_run(still) / fs
         event = peak >= self.flexion_threshold_deg
         lift_like = bool(event and complete and pause >= self.lift_pause_s)
-        in_rep = self._in_repetition(start, end)
         drop = hip = None
         kind = None
         if complete and placement in SEGMENT_OF_PLACEMENT:
@@ -1688,18 +1691,22 @@ class TrunkPosture:
             if b.event and b.peak_s in rep:
                 bends[i] = Bend(**{**b.__dict__, "repeated": True})
 
-    def _in_repetition(self, start: float, end: float) -> bool:
-        """Whether half of ``[start, end]`` or more lies in one repetition window."""
-        day = self._day_reps
-        if not day[0].size:
-            return False
-        r0, r1, longest = day
-        i1 = int(np.searchsorted(r0, end, "right"))
-        i0 = int(np.searchsorted(r0, start - longest, "left"))
-        if i1 <= i0:
-            return False
-        over = np.minimum(end, r1[i0:i1]) - np.maximum(start, r0[i0:i1])
-        return bool(np.any(over >= 0.5 * (end - start)))
+    def _in_repetitions(self, start: FloatArray, end: FloatArray) -> NDArray[np.bool_]:
+        """Whether half of each ``[start, end]`` or more lies in one repetition window."""
+        r0, r1, longest = self._day_reps
+        out = np.zeros(start.size, dtype=bool)
+        if not r0.size or not start.size:
+            return out
+        i1 = np.searchsorted(r0, end, "right")  # windows starting after the end cannot overlap
+        i0 = np.searchsorted(r0, start - longest, "left")  # nor those ending before the start
+        half = 0.5 * (end - start)
+        for o in range(int((i1 - i0).max(initial=0))):  # the candidates, one offset at a time
+            j = i0 + o
+            ok = j < i1
+            jj = np.minimum(j, r0.size - 1)
+            over = np.minimum(end, r1[jj]) - np.maximum(start, r0[jj])
+            out |= ok & (over >= half)
+        return out
 
     def _twists(self, day: _Day) -> list[Twist]:
         ax = self.twist_rate_dps_
