@@ -369,3 +369,26 @@ def test_quiet_stretches_are_skipped_without_changing_the_steps() -> None:
         (b.kind, b.steps) for b in everywhere.bouts_
     ]
     assert sum(b.steps for b in screened.bouts_) >= 40
+
+
+def test_alternation_of_many_windows_equals_one_at_a_time() -> None:
+    """The running-sum form used for every contact gives _alternation's value."""
+    from balance_mon.analysis.loading import _alternation, _alternations
+
+    rng = np.random.default_rng(3)
+    t = np.arange(3000) / 50.0
+    a_h = np.column_stack(
+        (np.sin(2 * np.pi * 0.9 * t), 0.3 * np.cos(2 * np.pi * 1.8 * t), 0.1 * np.sin(t))
+    ) + rng.normal(scale=0.2, size=(t.size, 3))
+    for g_dir in ((0.05, 0.02, 1.0), (1.0, 0.01, 0.02)):  # the second near the x axis
+        g_hat = np.tile(np.array(g_dir) / np.linalg.norm(g_dir), (t.size, 1))
+        i0 = rng.integers(0, 2800, 300)
+        i1 = np.minimum(i0 + rng.integers(0, 200, 300), t.size - 1)
+        lag = rng.integers(0, 60, 300)  # some too long for their window: 0
+        got = _alternations(a_h, g_hat, i0, i1, lag)
+        want = [
+            _alternation(a_h, g_hat, int(a), int(b), int(k))
+            for a, b, k in zip(i0, i1, lag, strict=True)
+        ]
+        assert np.allclose(got, want, rtol=0, atol=1e-9)
+        assert np.any(got < -0.5) and np.any(got == 0.0)

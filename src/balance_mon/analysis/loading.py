@@ -627,18 +627,17 @@ class StepDetector:
         n = idx.size
         if n < self.min_bout_steps:
             return [idx]
-        alt = np.zeros(n, dtype=bool)
         pos = idx.tolist()
         d = [float(b - a) for a, b in zip(pos[:-1], pos[1:], strict=True)]  # step times
+        win = np.zeros((n, 3), dtype=np.intp)  # each contact's window and lag
         for j in range(n):
             lo, hi = max(j - 2, 0), min(j + 2, n - 1)
             if hi - lo < 2:
                 lo, hi = max(hi - 2, 0), min(lo + 2, n - 1)
             lag = int(round(statistics.median(d[lo:hi])))
             half = lag // 2
-            i0 = max(pos[lo] - half, 0)
-            i1 = min(pos[hi] + half, a_h.shape[0] - 1)
-            alt[j] = _alternation(a_h, g_hat, i0, i1, lag) < -self.alternation_min
+            win[j] = (max(pos[lo] - half, 0), min(pos[hi] + half, a_h.shape[0] - 1), lag)
+        alt = _alternations(a_h, g_hat, win[:, 0], win[:, 1], win[:, 2]) < -self.alternation_min
         alt = _persistent(alt, self.min_bout_steps)
         cuts = [0]
         for j in range(1, n):
@@ -846,6 +845,90 @@ def _alternation(a_h: FloatArray, g_hat: FloatArray, i0: int, i1: int, lag: int)
     c = float(c1[0, 0] * c1[1, 1] - c1[0, 1] * c1[1, 0])
     w_min = (-b - math.sqrt(max(b * b - 4.0 * a * c, 0.0))) / (2.0 * a)
     return float(min(max(w_min, -1.0), 1.0))
+
+
+def _alternations(
+    a_h: FloatArray,
+    g_hat: FloatArray,
+    i0: NDArray[np.intp],
+    i1: NDArray[np.intp],
+    lag: NDArray[np.intp],
+) -> FloatArray:
+    """:func:`_alternation` of many windows ``[i0, i1]`` with lags ``lag`` at once.
+
+    The windows' sums (of the gravity direction, of the horizontal
+    acceleration, of its products at lag 0 and at each window's lag) come
+    from running sums over the stretch the windows cover, so each window
+    costs a few operations whatever its length; the covariances are then
+    those :func:`_alternation` forms from the projected, mean-removed
+    samples (equal to rounding: tested).
+    """
+    out = np.zeros(i0.size)
+    ok = (lag >= 1) & (i1 - i0 > lag + 2)
+    if not ok.any():
+        return out
+    i0, i1, lag = i0[ok], i1[ok], lag[ok]
+    base, stop = int(i0.min()), int(i1.max()) + 1
+    a = a_h[base:stop]
+    j0, j1 = i0 - base, i1 - base + 1  # half-open, relative to the stretch
+    m = (j1 - j0).astype(np.float64)
+
+    def running(x: FloatArray) -> FloatArray:
+        c = np.zeros((x.shape[0] + 1, *x.shape[1:]))
+        np.cumsum(x, axis=0, out=c[1:])
+        return c
+
+    gsum = running(g_hat[base:stop])
+    u = gsum[j1] - gsum[j0]
+    u /= m[:, None]  # the windows' mean gravity direction
+    u /= np.sqrt(np.einsum("ij,ij->i", u, u))[:, None]
+    ux, uy, uz = u.T
+    near_x = uz * uz + uy * uy < 0.01
+    e1 = np.where(
+        near_x[:, None],
+        np.column_stack((-uz, np.zeros_like(ux), ux)),
+        np.column_stack((np.zeros_like(ux), uz, -uy)),
+    )
+    e1 /= np.sqrt(np.einsum("ij,ij->i", e1, e1))[:, None]
+    basis = np.stack((e1, np.cross(u, e1)), axis=1)  # (windows, 2, 3)
+    s1 = running(a)
+    s2 = running(np.einsum("ti,tj->tij", a, a))
+    mu = (s1[j1] - s1[j0]) / m[:, None]
+    cov0 = (s2[j1] - s2[j0]) / m[:, None, None] - np.einsum("wi,wj->wij", mu, mu)
+    cov1 = np.empty_like(cov0)
+    for L in np.unique(lag).tolist():
+        w = np.flatnonzero(lag == L)
+        p = running(np.einsum("ti,tj->tij", a[:-L], a[L:]))
+        k0, k1 = j0[w], j1[w]
+        first = s1[k1 - L] - s1[k0]  # samples t of the pairs (t, t + L)
+        second = s1[k1] - s1[k0 + L]  # samples t + L
+        mw, n_pairs = mu[w], (m[w] - L)[:, None, None]
+        cov1[w] = (
+            p[k1 - L]
+            - p[k0]
+            - np.einsum("wi,wj->wij", first, mw)
+            - np.einsum("wi,wj->wij", mw, second)
+        ) / n_pairs + np.einsum("wi,wj->wij", mw, mw)
+    c0 = np.einsum("wai,wij,wbj->wab", basis, cov0, basis)
+    c1 = np.einsum("wai,wij,wbj->wab", basis, cov1, basis)
+    c1 = 0.5 * (c1 + np.swapaxes(c1, 1, 2))
+    tr0 = c0[:, 0, 0] + c0[:, 1, 1]
+    c0[:, 0, 0] += 1e-6 * tr0
+    c0[:, 1, 1] += 1e-6 * tr0
+    qa = c0[:, 0, 0] * c0[:, 1, 1] - c0[:, 0, 1] * c0[:, 1, 0]
+    qb = -(
+        c1[:, 0, 0] * c0[:, 1, 1]
+        + c1[:, 1, 1] * c0[:, 0, 0]
+        - c1[:, 0, 1] * c0[:, 1, 0]
+        - c1[:, 1, 0] * c0[:, 0, 1]
+    )
+    qc = c1[:, 0, 0] * c1[:, 1, 1] - c1[:, 0, 1] * c1[:, 1, 0]
+    live = tr0 > 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w_min = (-qb - np.sqrt(np.maximum(qb * qb - 4.0 * qa * qc, 0.0))) / (2.0 * qa)
+    res = np.where(live, np.clip(w_min, -1.0, 1.0), 0.0)
+    out[np.flatnonzero(ok)] = res
+    return out
 
 
 def _regularity(a_v: FloatArray, i0: int, i1: int, lag: int) -> float:
