@@ -857,11 +857,12 @@ def _alternations(
     """:func:`_alternation` of many windows ``[i0, i1]`` with lags ``lag`` at once.
 
     The windows' sums (of the gravity direction, of the horizontal
-    acceleration, of its products at lag 0 and at each window's lag) come
-    from running sums over the stretch the windows cover, so each window
-    costs a few operations whatever its length; the covariances are then
-    those :func:`_alternation` forms from the projected, mean-removed
-    samples (equal to rounding: tested).
+    acceleration and of its products at lag 0) come from running sums over
+    the stretch the windows cover, the products at each window's lag from
+    its pairs gathered and summed together, so a run of contacts costs a
+    fixed number of array operations; the covariances are then those
+    :func:`_alternation` forms from the projected, mean-removed samples
+    (equal to rounding: tested).
     """
     out = np.zeros(i0.size)
     ok = (lag >= 1) & (i1 - i0 > lag + 2)
@@ -883,32 +884,33 @@ def _alternations(
     u /= m[:, None]  # the windows' mean gravity direction
     u /= np.sqrt(np.einsum("ij,ij->i", u, u))[:, None]
     ux, uy, uz = u.T
+    # e1 = u x (1, 0, 0), or u x (0, 1, 0) when u is near the x axis; e2 = u x e1
     near_x = uz * uz + uy * uy < 0.01
-    e1 = np.where(
-        near_x[:, None],
-        np.column_stack((-uz, np.zeros_like(ux), ux)),
-        np.column_stack((np.zeros_like(ux), uz, -uy)),
-    )
+    basis = np.empty((u.shape[0], 2, 3))
+    e1 = basis[:, 0]
+    e1[:, 0] = np.where(near_x, -uz, 0.0)
+    e1[:, 1] = np.where(near_x, 0.0, uz)
+    e1[:, 2] = np.where(near_x, ux, -uy)
     e1 /= np.sqrt(np.einsum("ij,ij->i", e1, e1))[:, None]
-    basis = np.stack((e1, np.cross(u, e1)), axis=1)  # (windows, 2, 3)
+    ex, ey, ez = e1.T
+    basis[:, 1, 0] = uy * ez - uz * ey
+    basis[:, 1, 1] = uz * ex - ux * ez
+    basis[:, 1, 2] = ux * ey - uy * ex
     s1 = running(a)
     s2 = running(np.einsum("ti,tj->tij", a, a))
     mu = (s1[j1] - s1[j0]) / m[:, None]
     cov0 = (s2[j1] - s2[j0]) / m[:, None, None] - np.einsum("wi,wj->wij", mu, mu)
-    cov1 = np.empty_like(cov0)
-    for L in np.unique(lag).tolist():
-        w = np.flatnonzero(lag == L)
-        p = running(np.einsum("ti,tj->tij", a[:-L], a[L:]))
-        k0, k1 = j0[w], j1[w]
-        first = s1[k1 - L] - s1[k0]  # samples t of the pairs (t, t + L)
-        second = s1[k1] - s1[k0 + L]  # samples t + L
-        mw, n_pairs = mu[w], (m[w] - L)[:, None, None]
-        cov1[w] = (
-            p[k1 - L]
-            - p[k0]
-            - np.einsum("wi,wj->wij", first, mw)
-            - np.einsum("wi,wj->wij", mw, second)
-        ) / n_pairs + np.einsum("wi,wj->wij", mw, mw)
+    # the lagged products of every window: its pairs (t, t + lag) gathered, summed per window
+    n_pairs = j1 - j0 - lag
+    starts = np.concatenate(([0], np.cumsum(n_pairs)[:-1]))
+    t = np.arange(int(n_pairs.sum())) - np.repeat(starts - j0, n_pairs)
+    prod = np.einsum("ti,tj->tij", a[t], a[t + np.repeat(lag, n_pairs)])
+    p = np.add.reduceat(prod, starts, axis=0)
+    first = s1[j1 - lag] - s1[j0]  # samples t of the pairs
+    second = s1[j1] - s1[j0 + lag]  # samples t + lag
+    cov1 = (p - np.einsum("wi,wj->wij", first, mu) - np.einsum("wi,wj->wij", mu, second)) / n_pairs[
+        :, None, None
+    ] + np.einsum("wi,wj->wij", mu, mu)
     c0 = np.einsum("wai,wij,wbj->wab", basis, cov0, basis)
     c1 = np.einsum("wai,wij,wbj->wab", basis, cov1, basis)
     c1 = 0.5 * (c1 + np.swapaxes(c1, 1, 2))
