@@ -1047,7 +1047,12 @@ class TrunkPosture:
             fs = s.fs_hz / k
             acc = block_mean(s.acc_mps2, k)
             # block means are centred between their first and last sample
-            parts["t"].append(s.t0_s + (np.arange(n) * k + 0.5 * (k - 1)) / s.fs_hz)
+            t = np.arange(n, dtype=np.float64)  # t0 + (j k + (k - 1) / 2) / fs, in place
+            t *= k
+            t += 0.5 * (k - 1)
+            t /= s.fs_hz
+            t += s.t0_s
+            parts["t"].append(t)
             parts["acc"].append(acc)
             if has_gyro:
                 assert s.gyr_dps is not None

@@ -206,15 +206,26 @@ def moving_sd(x: ArrayLike, n: int) -> NDArray[np.float64]:
         a = a[:, None]
     if n <= 1:
         return np.zeros(a.shape[0])
-    # column by column: temporaries one series long (a day's (N, 3) ones would be fresh
-    # memory each time, costlier than the sums); summed in the order of a row sum
+    n = int(n)
+    out = np.empty(a.shape[0])
+    # long series piece by piece, each with n samples of its neighbours on either
+    # side (its windows' samples): temporaries that fit in the cache, no day-long ones
+    halo = n + 1
+    for c in range(0, a.shape[0], _LONG):
+        lo, hi = max(c - halo, 0), min(c + _LONG + halo, a.shape[0])
+        out[c : c + _LONG] = _moving_sd_piece(a[lo:hi], n)[c - lo : c - lo + _LONG]
+    return out
+
+
+def _moving_sd_piece(a: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    """:func:`moving_sd` of an (N, C) array in one piece."""
     s = np.zeros(a.shape[0])
     m = np.empty(a.shape[0])
     m2 = np.empty(a.shape[0])
-    for col in a.T:
-        uniform_filter1d(col, size=int(n), mode="nearest", output=m)
+    for col in a.T:  # column by column, summed in the order of a row sum
+        uniform_filter1d(col, size=n, mode="nearest", output=m)
         np.multiply(col, col, out=m2)
-        uniform_filter1d(m2, size=int(n), mode="nearest", output=m2)
+        uniform_filter1d(m2, size=n, mode="nearest", output=m2)
         np.multiply(m, m, out=m)
         np.subtract(m2, m, out=m2)
         np.maximum(m2, 0.0, out=m2)
