@@ -392,3 +392,26 @@ def test_alternation_of_many_windows_equals_one_at_a_time() -> None:
         ]
         assert np.allclose(got, want, rtol=0, atol=1e-9)
         assert np.any(got < -0.5) and np.any(got == 0.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_impact_peaks_equal_one_search_of_the_whole_resultant(seed) -> None:
+    """Searching only the stretches above the threshold, laid end to end, finds
+    exactly the peaks (and values) of find_peaks over the whole resultant."""
+    from scipy import signal
+
+    from balance_mon.analysis.loading import _resultant_peaks
+
+    rng = np.random.default_rng(seed)
+    n = 60_000
+    acc = np.tile([0.0, 0.0, GRAVITY_MPS2], (n, 1)) + rng.normal(scale=0.3, size=(n, 3))
+    for i in rng.integers(0, n - 20, 400):  # impacts of 1-5 g, some close together
+        acc[i : i + rng.integers(1, 12), 2] += rng.uniform(1.0, 40.0)
+    acc[:3, 2] += 30.0  # above the threshold at the very start and end
+    acc[-2:, 2] += 30.0
+    dist = 13
+    pk, values = _resultant_peaks(acc, 1.1, dist, chunk=4096)
+    mag = np.sqrt(np.einsum("ij,ij->i", acc, acc)) / GRAVITY_MPS2
+    want, _ = signal.find_peaks(mag, height=1.1, distance=dist)
+    assert pk.tolist() == want.tolist() and len(want) > 300
+    assert np.array_equal(values, mag[want])

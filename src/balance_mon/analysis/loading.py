@@ -750,8 +750,8 @@ def _resultant_peaks(
 
     Only the stretches above ``min_g``, widened by ``dist`` on each side and
     merged where they touch, are searched (peaks ``dist`` or more apart do not
-    compete); the resultant is computed in chunks, so a day of data needs no
-    day-long temporary.
+    compete), all in one search; the resultant is computed in chunks and only
+    there, so a day of data needs no day-long temporary.
     """
     n = acc.shape[0]
     above = np.empty(n, dtype=bool)
@@ -759,14 +759,13 @@ def _resultant_peaks(
     for c in range(0, n, chunk):
         a = acc[c : c + chunk]
         np.greater_equal(np.einsum("ij,ij->i", a, a), lim, out=above[c : c + chunk])
-    peaks: list[NDArray[np.intp]] = []
-    values: list[FloatArray] = []
     idx = np.flatnonzero(above)  # runs of samples above: where the indices jump
     cut = np.flatnonzero(np.diff(idx) != 1) + 1
     starts = idx[np.concatenate(([0], cut))] if idx.size else idx
     stops = idx[np.concatenate((cut - 1, [idx.size - 1]))] + 1 if idx.size else idx
     lo_all = np.maximum(starts - dist, 0)
     hi_all = np.minimum(stops + dist, n)
+    regions: list[tuple[int, int]] = []
     j = 0
     while j < starts.size:
         lo, hi = int(lo_all[j]), int(hi_all[j])
@@ -774,15 +773,29 @@ def _resultant_peaks(
         while j + 1 < starts.size and lo_all[j + 1] <= hi + 8 * dist:
             j += 1
             hi = int(hi_all[j])
-        a = acc[lo:hi]
-        mag = np.sqrt(np.einsum("ij,ij->i", a, a)) / GRAVITY_MPS2
-        pk, _ = signal.find_peaks(mag, height=min_g, distance=dist)
-        peaks.append(pk + lo)
-        values.append(mag[pk])
+        regions.append((lo, hi))
         j += 1
-    if not peaks:
+    if not regions:
         return np.zeros(0, dtype=np.intp), np.zeros(0)
-    return np.concatenate(peaks), np.concatenate(values)
+    # one search over the regions' resultants laid end to end, dist samples of -inf
+    # between them: no peak is nearer than dist to another region's, so none competes
+    # with another region's; a region's first and last samples are never peaks (as
+    # at the ends of a search of its own)
+    lens = np.array([hi - lo for lo, hi in regions])
+    offs = np.concatenate(([0], np.cumsum(lens + dist)[:-1]))
+    mag = np.full(int(offs[-1] + lens[-1]), -np.inf)
+    for (lo, hi), o in zip(regions, offs.tolist(), strict=True):
+        a = acc[lo:hi]
+        seg = mag[o : o + hi - lo]
+        np.sqrt(np.einsum("ij,ij->i", a, a, out=seg), out=seg)
+        seg /= GRAVITY_MPS2
+    pk, _ = signal.find_peaks(mag, height=min_g, distance=dist)
+    r = np.searchsorted(offs, pk, "right") - 1
+    local = pk - offs[r]
+    keep = (local > 0) & (local < lens[r] - 1)
+    pk, r, local = pk[keep], r[keep], local[keep]
+    lo_r = np.array([lo for lo, _hi in regions])[r]
+    return local + lo_r, mag[pk]
 
 
 def _persistent(flags: NDArray[np.bool_], min_run: int) -> NDArray[np.bool_]:
