@@ -982,11 +982,10 @@ class TrunkPosture:
         f, l_axis = self._forward(day, u, axes)
         g = day.g
         gu = g @ u
-        # day-long series, each computed in its own array (no day-long temporaries)
-        incl = np.clip(gu, -1.0, 1.0)
-        self.inclination_deg_ = np.degrees(np.arccos(incl, out=incl), out=incl)
+        # day-long series, each computed in its own array (no day-long temporaries;
+        # the inclination last, in gu's)
         if f is None:
-            self.flexion_deg_ = self.inclination_deg_.copy()
+            self.flexion_deg_ = np.degrees(np.arccos(np.clip(gu, -1.0, 1.0)))
             self.lateral_deg_ = np.full(gu.size, np.nan)
         else:
             fl = g @ f
@@ -995,6 +994,8 @@ class TrunkPosture:
             lat = g @ l_axis
             np.clip(np.negative(lat, out=lat), -1.0, 1.0, out=lat)
             self.lateral_deg_ = np.degrees(np.arcsin(lat, out=lat), out=lat)
+        incl = np.clip(gu, -1.0, 1.0, out=gu)
+        self.inclination_deg_ = np.degrees(np.arccos(incl, out=incl), out=incl)
         self.time_s_ = day.time_s
         self._frame = (u, f, l_axis)
         self._gyr_bias = None
