@@ -572,39 +572,38 @@ class StepDetector:
         mag = np.sqrt(np.einsum("ij,ij->i", acc, acc)) / GRAVITY_MPS2
         flying = moving_mean(mag, w) < self.flight_g
         reach = int(round(self.max_step_s * fs))
-        takeoff = np.full(n, -1)
-        for j in range(n):
-            lo = int(pk[j - 1]) if j and linked[j - 1] else max(int(pk[j]) - reach, 0)
-            f = np.flatnonzero(flying[lo : int(pk[j]) + 1])
-            if f.size:
-                takeoff[j] = lo + int(f[0])
+        # each contact's run of linked contacts, and its place in it
+        run = np.concatenate(([0], np.cumsum(~linked)))
+        first = np.flatnonzero(np.concatenate(([True], ~linked)))  # first contact of each run
+        last = np.concatenate((first[1:] - 1, [n - 1]))
+        rs, re = first[run], last[run]
+        j = np.arange(n)
+        # the take-off: the first flying sample since the previous contact of the run
+        # (or max_step_s before a run's first), up to the contact itself
+        lo = np.where(j > rs, pk[np.maximum(j - 1, 0)], np.maximum(pk - reach, 0))
+        pos = np.where(flying, np.arange(flying.size), flying.size)
+        next_flying = np.minimum.accumulate(pos[::-1])[::-1]
+        takeoff = np.where(next_flying[lo] <= pk, next_flying[lo], -1)
         landing = takeoff >= 0
         span = np.zeros((n, 2))
         impact = np.zeros(n, dtype=bool)
         win = self.impact_window_s * fs
-
-        def around(j: int, k: int) -> tuple[int, int]:
-            """First and last contact of j's run within k contacts of j."""
-            lo = hi = j
-            while lo > 0 and j - lo < k and linked[lo - 1]:
-                lo -= 1
-            while hi < n - 1 and hi - j < k and linked[hi]:
-                hi += 1
-            return lo, hi
-
-        for j in range(n):
-            lo, hi = around(j, 2)
-            near = [k for k in range(lo, hi + 1) if k != j]
-            if landing[j] and not landing[near].any():
-                r0, r1 = around(j, 3)
-                if not self._running(pk[r0 : r1 + 1], fs):
-                    impact[j] = True
-                    span[j] = (min(takeoff[j] - self.takeoff_s * fs, pk[j] - win), pk[j] + win)
-                    continue
-            adjacent = [k for k in (j - 1, j + 1) if lo <= k <= hi]
-            if adjacent and all(amp[j] >= self.impact_ratio * amp[k] for k in adjacent):
-                impact[j] = True
-                span[j] = (pk[j] - win, pk[j] + win)
+        # within two contacts either side, inside the run
+        lo2, hi2 = np.maximum(j - 2, rs), np.minimum(j + 2, re)
+        count = np.concatenate(([0], np.cumsum(landing)))
+        alone = landing & (count[hi2 + 1] - count[lo2] == 1)  # no other landing near
+        for i in np.flatnonzero(alone).tolist():
+            r0, r1 = max(i - 3, int(rs[i])), min(i + 3, int(re[i]))
+            if not self._running(pk[r0 : r1 + 1], fs):
+                impact[i] = True
+                span[i] = (min(takeoff[i] - self.takeoff_s * fs, pk[i] - win), pk[i] + win)
+        # or a vertical peak impact_ratio times each adjacent contact's of its run
+        has_prev, has_next = j > rs, j < re
+        big_prev = ~has_prev | (amp >= self.impact_ratio * amp[np.maximum(j - 1, 0)])
+        big_next = ~has_next | (amp >= self.impact_ratio * amp[np.minimum(j + 1, n - 1)])
+        peak = ~impact & (has_prev | has_next) & big_prev & big_next
+        impact |= peak
+        span[peak] = np.column_stack((pk[peak] - win, pk[peak] + win))
         out = impact.copy()
         for j in np.flatnonzero(impact):
             out |= (pk >= span[j, 0]) & (pk <= span[j, 1])
