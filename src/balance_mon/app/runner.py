@@ -62,6 +62,10 @@ __all__ = ["RunController", "RunResult", "TrialRecord", "chair_stand_fallback"]
 
 log = logging.getLogger(__name__)
 
+#: Real seconds a trial's recording waits for its last samples before it is cut
+#: with what has arrived (BLE delivers a packet within about 0.1-0.5 s).
+CUT_WAIT_REAL_S = 2.0
+
 #: Seconds of stream between live analyses (balance loss, chair stands).
 CHECK_EVERY_S = 0.5
 #: "Still": SD of |acc| over STILL_S below this (quiet stance: 0.02-0.06 m/s^2).
@@ -537,7 +541,10 @@ class RunController(QObject):
         """Cut ``tr``'s recording once the samples up to its end have arrived."""
         pad1 = self._pads()[1]
         need = (tr.end_s or self.now()) + pad1
-        self._cuts.append((tr, need, self.clock.now_s() + 2.0 + pad1, then))
+        # samples travel in real time: on an accelerated clock (demo, tests) wait at
+        # least CUT_WAIT_REAL_S of real time for the last ones, not 2 s of its time
+        wait = max(2.0 + pad1, CUT_WAIT_REAL_S * self.clock.speed)
+        self._cuts.append((tr, need, self.clock.now_s() + wait, then))
         self._poll_cuts()
 
     def _poll_cuts(self) -> bool:
