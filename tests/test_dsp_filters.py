@@ -82,3 +82,15 @@ def test_block_mean_and_working_factor() -> None:
     assert working_factor(52.0, 25.0) == 2
     assert working_factor(25.0, 25.0) == 1
     assert working_factor(12.5, 25.0) == 1
+
+
+def test_scipy_compiled_loop_used_only_when_it_gives_the_public_numbers(monkeypatch) -> None:
+    import scipy.signal._sosfilt as private
+
+    from balance_mon.dsp import filters
+
+    assert filters._compiled_loop() is not None  # this scipy: its loop is used
+    monkeypatch.setattr(private, "_sosfilt", lambda sos, x, zi: None)  # a changed loop
+    assert filters._compiled_loop() is None
+    monkeypatch.setattr(private, "_sosfilt", lambda sos, x: None)  # a changed signature
+    assert filters._compiled_loop() is None

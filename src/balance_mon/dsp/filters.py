@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -143,10 +144,28 @@ def _apply_long(
     return res
 
 
-try:  # scipy's compiled loop, without the wrapper's checks and axis shuffling
-    from scipy.signal._sosfilt import _sosfilt as _sosfilt_compiled
-except ImportError:  # pragma: no cover - a scipy that moved it
-    _sosfilt_compiled = None
+def _compiled_loop() -> Any:
+    """scipy's compiled second-order-section loop, if this scipy has it as expected.
+
+    It is private to scipy, so it is used only when it is there and gives the
+    public ``sosfilt``'s numbers on a small case; otherwise None (the public
+    function is used).
+    """
+    try:
+        from scipy.signal._sosfilt import _sosfilt as loop
+
+        sos = signal.butter(2, 0.2, output="sos")
+        x = np.array([[1.0, -2.0, 3.0, 0.5, 0.0, 4.0]])
+        zi = np.ascontiguousarray(np.full((1, sos.shape[0], 2), 0.25))
+        want, _ = signal.sosfilt(sos, x, axis=-1, zi=np.moveaxis(zi, 1, 0))
+        got = x.copy()
+        loop(sos.copy(), got, zi)
+        return loop if np.array_equal(got, want) else None
+    except Exception:  # pragma: no cover - a scipy that moved or changed it
+        return None
+
+
+_sosfilt_compiled = _compiled_loop()
 
 
 def _sosfilt_rows(
