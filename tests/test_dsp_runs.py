@@ -26,3 +26,19 @@ def test_segment_time_stamps_built_on_demand() -> None:
     assert seg.n_samples == 4 and seg.duration_s == 2.0
     assert seg.time_s.tolist() == [10.0, 10.5, 11.0, 11.5]
     assert seg.time_s is seg.time_s  # built once
+
+
+def test_longest_run_and_index_runs() -> None:
+    from balance_mon.dsp.runs import index_runs, longest_run
+
+    m = np.array([1, 1, 0, 1, 1, 1, 0, 0, 1], dtype=bool)
+    assert longest_run(m) == 3
+    assert longest_run(np.zeros(4, dtype=bool)) == 0 and longest_run(np.ones(4, dtype=bool)) == 4
+    assert longest_run(np.zeros(0, dtype=bool)) == 0
+    starts, stops = index_runs(np.flatnonzero(m))
+    assert list(zip(starts.tolist(), stops.tolist(), strict=True)) == true_runs(m)
+    assert index_runs(np.zeros(0, dtype=np.intp))[0].size == 0
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        r = rng.random(int(rng.integers(0, 40))) < rng.random()
+        assert longest_run(r) == max((b - a for a, b in true_runs(r)), default=0)

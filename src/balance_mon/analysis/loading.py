@@ -128,6 +128,7 @@ from ..dsp.filters import (
     working_factor,
 )
 from ..dsp.gaps import uniform_segments
+from ..dsp.runs import index_runs
 from ..errors import RecordingError, TooShortError
 from ..recording import FULL_SCALES_G, Recording, detect_clipping
 
@@ -758,10 +759,7 @@ def _resultant_peaks(
     for c in range(0, n, chunk):
         a = acc[c : c + chunk]
         np.greater_equal(np.einsum("ij,ij->i", a, a), lim, out=above[c : c + chunk])
-    idx = np.flatnonzero(above)  # runs of samples above: where the indices jump
-    cut = np.flatnonzero(np.diff(idx) != 1) + 1
-    starts = idx[np.concatenate(([0], cut))] if idx.size else idx
-    stops = idx[np.concatenate((cut - 1, [idx.size - 1]))] + 1 if idx.size else idx
+    starts, stops = index_runs(np.flatnonzero(above))  # the runs of samples above
     lo_all = np.maximum(starts - dist, 0)
     hi_all = np.minimum(stops + dist, n)
     regions: list[tuple[int, int]] = []

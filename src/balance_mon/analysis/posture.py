@@ -150,6 +150,7 @@ from scipy.signal import lfilter
 from ..consts import GRAVITY_MPS2
 from ..dsp.filters import block_mean, lowpass_zero_phase, moving_sd, working_factor
 from ..dsp.gaps import Segment, uniform_segments
+from ..dsp.runs import longest_run
 from ..dsp.runs import true_runs as _runs
 from ..errors import BalanceMonError, RecordingError, TooShortError
 from ..recording import AxisMap, Recording
@@ -383,14 +384,6 @@ def _median_rate(bounds: list[tuple[int, int, float]]) -> float:
 def _cat(parts: list[Any]) -> Any:
     """``np.concatenate`` without the copy of a single part."""
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def _longest_run(mask: NDArray[np.bool_]) -> int:
-    """Length of the longest run of True in ``mask`` (0 without one)."""
-    off = np.flatnonzero(~mask)
-    if not off.size:
-        return int(mask.size)
-    return int(max(off[0], mask.size - 1 - off[-1], int(np.diff(off).max(initial=1)) - 1))
 
 
 def _quat_mul(p: FloatArray, q: FloatArray) -> FloatArray:
@@ -1602,7 +1595,7 @@ class TrunkPosture:
         # a pause at the bottom: the rate stays under the onset threshold near the peak
         w = int(round(0.75 * fs))
         still = rate[max(k - w, i0) : min(k + w, i1) + 1] <= max(thr, 2.0 * self.rate_floor_dps)
-        pause = _longest_run(still) / fs
+        pause = longest_run(still) / fs
         event = peak >= self.flexion_threshold_deg
         lift_like = bool(event and complete and pause >= self.lift_pause_s)
         drop = hip = None
